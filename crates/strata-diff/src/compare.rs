@@ -644,7 +644,7 @@ pub(crate) fn same_constraint(a: &Constraint, b: &Constraint) -> bool {
 }
 
 pub(crate) fn same_index(a: &Index, b: &Index) -> bool {
-    a.unique == b.unique && a.body() == b.body()
+    a.unique == b.unique && a.invalid == b.invalid && a.body() == b.body()
 }
 
 /// Objects renamed rather than dropped and created: pairs of unmatched

@@ -58,9 +58,10 @@ pub struct Catalog {
 
 impl Catalog {
     /// Keeps only the objects that live in schemas accepted by `keep`
-    /// (extensions are database-wide and always kept).
+    /// (extensions by the schema they are installed in).
     pub fn retain_schemas(&mut self, keep: impl Fn(&str) -> bool) {
         self.schemas.retain(|name, _| keep(name));
+        self.extensions.retain(|_, extension| keep(&extension.schema));
         self.enums.retain(|name, _| keep(&name.schema));
         self.sequences.retain(|name, _| keep(&name.schema));
         self.tables.retain(|name, _| keep(&name.schema));
@@ -453,6 +454,10 @@ pub struct Index {
     /// `WHERE` of a partial index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicate: Option<String>,
+    /// The index is not usable: a `CREATE INDEX CONCURRENTLY` failed half
+    /// way. It must be dropped and built again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invalid: bool,
     /// `COMMENT ON INDEX`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

@@ -1,0 +1,76 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Schema-as-code migrations for PostgreSQL: keep the schema as SQL files,
+/// push it to a development database, generate reviewed migrations, run
+/// them in production.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// The config file [default: ./strata.toml when present]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+    /// The database: postgres://USER:PASSWORD@HOST:PORT/DATABASE
+    /// [default: DATABASE_URL, then POSTGRES_HOST/PORT/DB/USER/PASSWORD, then the config]
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
+    /// A schema file or folder of .sql files (repeatable; replaces the config's `schema`)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) schema: Vec<PathBuf>,
+    /// The migrations folder (replaces the config's `out`)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Never ask: answer prompts with their safe default
+    #[arg(short = 'y', long, global = true)]
+    pub(crate) yes: bool,
+    /// Say what is happening, with timings
+    #[arg(short = 'v', long, global = true)]
+    pub(crate) verbose: bool,
+    /// When to color the output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub(crate) color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Make the database match the schema files now, without migration files
+    Push(PushArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PushArgs {
+    /// Print the SQL that would run, and run nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Run statements that destroy data (drop a table or column, lossy type changes)
+    #[arg(long)]
+    pub(crate) accept_data_loss: bool,
+    /// A rename: OLD_TABLE=NEW_TABLE, or TABLE.OLD_COLUMN=NEW_COLUMN (repeatable)
+    #[arg(long, value_name = "OLD=NEW")]
+    pub(crate) rename: Vec<String>,
+    /// Load the schema files again even if they did not change
+    #[arg(long)]
+    pub(crate) refresh: bool,
+}

@@ -1,0 +1,100 @@
+//! The `strata` command.
+
+mod args;
+mod output;
+mod prompt;
+mod push;
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::Parser;
+use miette::Diagnostic;
+use strata::Settings;
+use strata::config::{Inputs, load_config, read_dotenv, resolve};
+use strata_postgres::{DatabaseError, LoadError, PgError};
+
+use crate::args::{Cli, Command};
+use crate::output::Output;
+
+/// Exit codes (SPEC.md): 0 success, 1 error, 2 usage error, 3 refused.
+pub(crate) const EXIT_REFUSED: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let mut out = Output::new(&cli.global);
+    match run(&cli, &mut out) {
+        Ok(code) => code,
+        Err(error) => {
+            report(&mut out, &error);
+            ExitCode::from(if error.is_refusal() { EXIT_REFUSED } else { 1 })
+        }
+    }
+}
+
+fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, strata::Error> {
+    let settings = settings(cli)?;
+    match &cli.command {
+        Command::Push(args) => push::run(&settings, &cli.global, args, out),
+    }
+}
+
+/// Flags over environment over `.env` over config.
+fn settings(cli: &Cli) -> Result<Settings, strata::Error> {
+    let cwd = std::env::current_dir().map_err(|source| strata::Error::Io {
+        action: "could not read the working directory",
+        path: ".".into(),
+        source,
+    })?;
+    let mut inputs = Inputs {
+        config: cli.global.config.clone(),
+        cwd: cwd.clone(),
+        database_url: cli.global.database_url.clone(),
+        schema: cli.global.schema.clone(),
+        out: cli.global.out.clone(),
+        env: BTreeMap::new(),
+    };
+    let (config_path, config) = load_config(&inputs)?;
+    let mut env = BTreeMap::new();
+    if let Some(dir) = config_path.as_deref().and_then(std::path::Path::parent)
+        && dir != cwd
+    {
+        env.extend(read_dotenv(dir)?);
+    }
+    env.extend(read_dotenv(&cwd)?);
+    env.extend(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))));
+    inputs.env = env;
+    Ok(resolve(&inputs, config_path, config)?)
+}
+
+/// The server's error inside a strata error, if there is one.
+fn database_error(error: &strata::Error) -> Option<&DatabaseError> {
+    match error {
+        strata::Error::Postgres(e) | strata::Error::Apply { error: e, .. } => e.database_error(),
+        strata::Error::Load(LoadError::Statement { error, .. }) => Some(error),
+        strata::Error::Load(LoadError::Database(PgError::Database { error, .. })) => Some(error),
+        _ => None,
+    }
+}
+
+fn report(out: &mut Output, error: &strata::Error) {
+    let mut details = Vec::new();
+    if let Some(db) = database_error(error) {
+        if let Some(detail) = &db.detail {
+            details.push(("detail", detail.clone()));
+        }
+        if let Some(context) = &db.context {
+            details.push(("context", context.clone()));
+        }
+    }
+    if let Some(help) = error.help() {
+        details.push(("hint", help.to_string()));
+    }
+    out.error(&error.to_string(), &details);
+}

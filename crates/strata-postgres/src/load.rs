@@ -1,0 +1,173 @@
+//! Loading schema files into a scratch database, in whatever order their
+//! statements happen to be written.
+
+use std::time::{Duration, Instant};
+
+use strata_syntax::{line_of, split_statements};
+
+use crate::{Connection, DatabaseError, PgError};
+
+/// A schema file's name (for messages) and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The path as the user should see it.
+    pub path: String,
+    /// The file's contents.
+    pub text: String,
+}
+
+/// What loading did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Statements run.
+    pub statements: usize,
+    /// Extra passes needed because statements used objects defined later.
+    pub retries: usize,
+    /// Time spent.
+    pub elapsed: Duration,
+}
+
+/// A schema file that could not be loaded: where, and what the database said.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file does not lex (an unterminated string, comment or quote).
+    #[error("{path}:{line}: {message}")]
+    #[diagnostic(code(strata::schema::syntax), help("close the string, quoted identifier, dollar quote or comment"))]
+    Syntax {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A statement the database refused.
+    #[error("{path}:{line}: {error}")]
+    #[diagnostic(code(strata::schema::statement))]
+    Statement {
+        /// The file.
+        path: String,
+        /// 1-based line of the error (the statement's line when the server
+        /// gave no position).
+        line: usize,
+        /// The statement's first line, for context.
+        statement: String,
+        /// What the server said.
+        error: DatabaseError,
+        /// What to do.
+        #[help]
+        help: Option<String>,
+    },
+    /// Any other failure talking to the database.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Database(#[from] PgError),
+}
+
+struct Pending<'a> {
+    file: usize,
+    text: &'a str,
+    line: usize,
+    error: Option<DatabaseError>,
+}
+
+/// Runs every statement of `files` on `conn` (a scratch database, in
+/// autocommit mode). A statement that fails because something it uses does
+/// not exist yet is retried after the others, until nothing more succeeds;
+/// so the order of statements within and across files does not matter.
+///
+/// # Errors
+/// The first statement (in file order) that cannot succeed, with its file,
+/// line and the server's message.
+pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadReport, LoadError> {
+    let started = Instant::now();
+    let mut pending = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let statements = split_statements(&file.text).map_err(|e| LoadError::Syntax {
+            path: file.path.clone(),
+            line: e.line,
+            message: e.to_string(),
+        })?;
+        for statement in statements {
+            if is_transaction_control(statement.text) {
+                continue;
+            }
+            pending.push(Pending {
+                file: index,
+                text: statement.text,
+                line: statement.line,
+                error: None,
+            });
+        }
+    }
+    let mut report = LoadReport::default();
+    let mut round = 0;
+    loop {
+        let mut deferred = Vec::new();
+        let before = pending.len();
+        for mut statement in pending {
+            match conn.execute(statement.text) {
+                Ok(()) => report.statements += 1,
+                Err(PgError::Database { error, .. }) if error.is_missing_object() => {
+                    statement.error = Some(error);
+                    deferred.push(statement);
+                }
+                Err(PgError::Database { error, help }) => {
+                    return Err(statement_error(files, &statement, error, help));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        if deferred.is_empty() {
+            break;
+        }
+        if deferred.len() == before {
+            let first = deferred.into_iter().next().expect("deferred is not empty");
+            let error = first.error.clone().expect("deferred statements carry their error");
+            let help = Some(
+                "the object it uses is not defined in any schema file; check its spelling and that the file defining it is listed in the config's `schema`"
+                    .to_owned(),
+            );
+            return Err(statement_error(files, &first, error, help));
+        }
+        round += 1;
+        report.retries = round;
+        pending = deferred;
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+fn statement_error(files: &[SourceFile], statement: &Pending<'_>, error: DatabaseError, help: Option<String>) -> LoadError {
+    // The server's position counts characters within the statement.
+    let line = match error.position {
+        Some(position) => {
+            let offset = statement
+                .text
+                .char_indices()
+                .nth(position.saturating_sub(1) as usize)
+                .map_or(statement.text.len(), |(i, _)| i);
+            statement.line + line_of(statement.text, offset) - 1
+        }
+        None => statement.line,
+    };
+    let help = help.or_else(|| error.hint.clone());
+    LoadError::Statement {
+        path: files[statement.file].path.clone(),
+        line,
+        statement: statement.text.lines().next().unwrap_or_default().to_owned(),
+        error,
+        help,
+    }
+}
+
+fn is_transaction_control(text: &str) -> bool {
+    let first = text
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    matches!(first.as_str(), "begin" | "commit" | "end" | "rollback" | "start")
+        && !text.to_ascii_lowercase().contains("atomic")
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the PostgreSQL driver against a real server.
+
+mod introspect;
+mod load;

@@ -1,0 +1,451 @@
+//! `strata.toml`, `.env`, the environment and the command line, resolved
+//! into one [`Settings`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use strata_postgres::{ConnInfo, UrlError};
+
+/// The name of the config file looked for in the working directory.
+pub const CONFIG_FILE: &str = "strata.toml";
+
+/// `strata.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `postgresql` (default) or `sqlite`.
+    pub dialect: Option<String>,
+    /// Schema files or folders of `.sql` files, relative to the config file.
+    pub schema: Option<OneOrMany>,
+    /// The migrations folder (drizzle-kit's `out`), default `drizzle`.
+    pub out: Option<String>,
+    /// The database, when no flag or environment variable names one.
+    pub database_url: Option<String>,
+    /// A server strata may create scratch databases on.
+    pub shadow_database_url: Option<String>,
+    /// The schemas strata manages (default: `public` and every schema the
+    /// schema files create).
+    pub schemas: Option<Vec<String>>,
+    /// Marks the configured database as production: development-only
+    /// commands refuse to run.
+    pub production: Option<bool>,
+    /// The migrations tracking table.
+    pub migrations: Option<MigrationsConfig>,
+}
+
+/// `[migrations]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationsConfig {
+    /// Tracking table name (default `__drizzle_migrations`).
+    pub table: Option<String>,
+    /// Tracking table schema (default `drizzle`).
+    pub schema: Option<String>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("could not read config file `{path}`: {source}")]
+    #[diagnostic(code(strata::config::read))]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid (syntax, unknown key, wrong type).
+    #[error("invalid config file `{path}`: {message}")]
+    #[diagnostic(
+        code(strata::config::invalid),
+        help("known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, [migrations] table and schema")
+    )]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said (with line and column).
+        message: String,
+    },
+    /// A `.env` file could not be parsed.
+    #[error("invalid `.env` file `{path}`: {message}")]
+    #[diagnostic(code(strata::config::dotenv))]
+    DotEnv {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A setting has a value strata cannot use.
+    #[error("invalid {setting} (from {source_name}): {reason}")]
+    #[diagnostic(code(strata::config::value))]
+    Value {
+        /// Which setting.
+        setting: String,
+        /// Where it came from.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A database URL cannot be used.
+    #[error("{source_name}: {error}")]
+    #[diagnostic(code(strata::config::url), help("expected postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters in the password)"))]
+    Url {
+        /// Where it came from.
+        source_name: String,
+        /// What is wrong.
+        error: UrlError,
+    },
+}
+
+/// The SQL dialect of the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Where the target database's settings came from, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetSource {
+    /// `--database-url`.
+    Flag,
+    /// `DATABASE_URL`.
+    DatabaseUrlEnv,
+    /// `POSTGRES_HOST`, `POSTGRES_PORT`, … (with the seed's defaults).
+    PostgresVars,
+    /// `database_url` in the config file.
+    Config,
+    /// Nothing was configured: the seed's defaults.
+    Defaults,
+}
+
+impl TargetSource {
+    /// How to name the source in a message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TargetSource::Flag => "--database-url",
+            TargetSource::DatabaseUrlEnv => "DATABASE_URL",
+            TargetSource::PostgresVars => "the POSTGRES_* variables",
+            TargetSource::Config => "database_url in strata.toml",
+            TargetSource::Defaults => "the defaults (POSTGRES_HOST=localhost, POSTGRES_PORT=5432, POSTGRES_DB=abe_stack_dev, POSTGRES_USER=postgres)",
+        }
+    }
+}
+
+/// The tracking table of applied migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingTable {
+    /// Its schema (`drizzle`).
+    pub schema: String,
+    /// Its name (`__drizzle_migrations`).
+    pub table: String,
+}
+
+/// Everything a command needs, resolved from flags, environment and config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The project directory (the config file's, else the working one).
+    pub root: PathBuf,
+    /// The config file used, if any.
+    pub config_path: Option<PathBuf>,
+    /// The dialect.
+    pub dialect: Dialect,
+    /// Schema files and folders.
+    pub schema_paths: Vec<PathBuf>,
+    /// Where the schema paths came from, for messages.
+    pub schema_source: &'static str,
+    /// The migrations folder.
+    pub migrations_dir: PathBuf,
+    /// The target database.
+    pub database: ConnInfo,
+    /// Where its settings came from.
+    pub database_source: TargetSource,
+    /// A server for scratch databases.
+    pub shadow: Option<ConnInfo>,
+    /// The schemas strata manages, when configured.
+    pub managed_schemas: Option<Vec<String>>,
+    /// The tracking table.
+    pub tracking: TrackingTable,
+    /// Whether the target is a production database.
+    pub production: bool,
+}
+
+/// What the command line and the environment say, before resolution.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// The working directory.
+    pub cwd: PathBuf,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+    /// `--schema` (repeatable).
+    pub schema: Vec<PathBuf>,
+    /// `--out`.
+    pub out: Option<PathBuf>,
+    /// The environment (the process's, over `.env`).
+    pub env: BTreeMap<String, String>,
+}
+
+/// Reads `.env` in `dir` if it exists.
+///
+/// # Errors
+/// A `.env` that does not parse.
+pub fn read_dotenv(dir: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let path = dir.join(".env");
+    let mut vars = BTreeMap::new();
+    if !path.is_file() {
+        return Ok(vars);
+    }
+    let iter = dotenvy::from_path_iter(&path).map_err(|e| ConfigError::DotEnv {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    for item in iter {
+        let (key, value) = item.map_err(|e| ConfigError::DotEnv {
+            path: path.clone(),
+            message: redact_dotenv_error(&e.to_string()),
+        })?;
+        vars.insert(key, value);
+    }
+    Ok(vars)
+}
+
+/// dotenv parse errors quote the offending line, which may hold a secret.
+fn redact_dotenv_error(message: &str) -> String {
+    match message.find('\'') {
+        Some(at) => format!("{}(line not shown: it may hold a secret)", &message[..at]),
+        None => message.to_owned(),
+    }
+}
+
+/// Finds and parses the config file: `--config` (which must exist), else
+/// `strata.toml` in the working directory when present.
+///
+/// # Errors
+/// A missing `--config` file, or one that does not parse.
+pub fn load_config(inputs: &Inputs) -> Result<(Option<PathBuf>, Config), ConfigError> {
+    let path = match &inputs.config {
+        Some(path) => Some(inputs.cwd.join(path)),
+        None => {
+            let default = inputs.cwd.join(CONFIG_FILE);
+            default.is_file().then_some(default)
+        }
+    };
+    let Some(path) = path else {
+        return Ok((None, Config::default()));
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.clone(),
+        message: e.to_string().trim_end().to_owned(),
+    })?;
+    Ok((Some(path), config))
+}
+
+/// Turns inputs and config into settings. The target database is, in
+/// order: `--database-url`, `DATABASE_URL`, the `POSTGRES_*` variables
+/// (any of them set; the others take the seed's defaults), the config's
+/// `database_url`, then the seed's defaults.
+///
+/// # Errors
+/// A setting with an unusable value, named with its source.
+pub fn resolve(inputs: &Inputs, config_path: Option<PathBuf>, config: Config) -> Result<Settings, ConfigError> {
+    let root = config_path
+        .as_deref()
+        .and_then(Path::parent)
+        .map_or_else(|| inputs.cwd.clone(), Path::to_path_buf);
+    let config_name = || {
+        config_path
+            .as_deref()
+            .map_or_else(|| CONFIG_FILE.to_owned(), |p| p.display().to_string())
+    };
+    let dialect = match config.dialect.as_deref() {
+        None | Some("postgresql" | "postgres" | "pg") => Dialect::Postgres,
+        Some(other) => {
+            return Err(ConfigError::Value {
+                setting: "dialect".to_owned(),
+                source_name: config_name(),
+                reason: if other == "sqlite" {
+                    "the sqlite dialect is not available in this version of strata".to_owned()
+                } else {
+                    format!("unknown dialect `{other}`; expected `postgresql`")
+                },
+            });
+        }
+    };
+    let (schema_paths, schema_source) = if inputs.schema.is_empty() {
+        let paths = config.schema.map(OneOrMany::into_vec).unwrap_or_default();
+        (paths.into_iter().map(|p| root.join(p)).collect(), "`schema` in strata.toml")
+    } else {
+        (inputs.schema.iter().map(|p| inputs.cwd.join(p)).collect(), "--schema")
+    };
+    let migrations_dir = match &inputs.out {
+        Some(out) => inputs.cwd.join(out),
+        None => root.join(config.out.as_deref().unwrap_or("drizzle")),
+    };
+    let url = |source_name: &str, url: &str| {
+        ConnInfo::parse_url(url).map_err(|error| ConfigError::Url {
+            source_name: source_name.to_owned(),
+            error,
+        })
+    };
+    let env = |name: &str| inputs.env.get(name).filter(|v| !v.is_empty());
+    let (database, database_source) = if let Some(flag) = &inputs.database_url {
+        (url("--database-url", flag)?, TargetSource::Flag)
+    } else if let Some(value) = env("DATABASE_URL") {
+        (url("DATABASE_URL", value)?, TargetSource::DatabaseUrlEnv)
+    } else if ["POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"]
+        .iter()
+        .any(|name| env(name).is_some())
+    {
+        let mut info = ConnInfo::defaults();
+        if let Some(host) = env("POSTGRES_HOST") {
+            info.host.clone_from(host);
+        }
+        if let Some(port) = env("POSTGRES_PORT") {
+            info.port = port.parse().ok().filter(|p| *p != 0).ok_or_else(|| ConfigError::Value {
+                setting: "POSTGRES_PORT".to_owned(),
+                source_name: "the environment".to_owned(),
+                reason: format!("`{port}` is not a port number"),
+            })?;
+        }
+        if let Some(db) = env("POSTGRES_DB") {
+            info.dbname.clone_from(db);
+        }
+        if let Some(user) = env("POSTGRES_USER") {
+            info.user.clone_from(user);
+        }
+        info.password = env("POSTGRES_PASSWORD").cloned();
+        (info, TargetSource::PostgresVars)
+    } else if let Some(value) = &config.database_url {
+        (url(&format!("database_url in {}", config_name()), value)?, TargetSource::Config)
+    } else {
+        (ConnInfo::defaults(), TargetSource::Defaults)
+    };
+    let shadow = config
+        .shadow_database_url
+        .as_deref()
+        .map(|u| url(&format!("shadow_database_url in {}", config_name()), u))
+        .transpose()?;
+    let migrations = config.migrations.unwrap_or_default();
+    let production = config.production.unwrap_or(false)
+        || env("STRATA_ENV").is_some_and(|v| v.eq_ignore_ascii_case("production"));
+    Ok(Settings {
+        root,
+        config_path,
+        dialect,
+        schema_paths,
+        schema_source,
+        migrations_dir,
+        database,
+        database_source,
+        shadow,
+        managed_schemas: config.schemas,
+        tracking: TrackingTable {
+            schema: migrations.schema.unwrap_or_else(|| "drizzle".to_owned()),
+            table: migrations.table.unwrap_or_else(|| "__drizzle_migrations".to_owned()),
+        },
+        production,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(env: &[(&str, &str)]) -> Inputs {
+        Inputs {
+            cwd: PathBuf::from("/project"),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            ..Inputs::default()
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let error = toml::from_str::<Config>("dialect = \"postgresql\"\nshema = \"x\"\n").unwrap_err();
+        assert!(error.to_string().contains("unknown field `shema`"), "{error}");
+        let error = toml::from_str::<Config>("[migrations]\ntabel = \"x\"\n").unwrap_err();
+        assert!(error.to_string().contains("`tabel`"), "{error}");
+    }
+
+    #[test]
+    fn database_precedence() {
+        let config = Config {
+            database_url: Some("postgres://c@confighost/c".into()),
+            ..Config::default()
+        };
+        let s = resolve(&inputs(&[]), None, config.clone()).unwrap();
+        assert_eq!((s.database.host.as_str(), s.database_source), ("confighost", TargetSource::Config));
+        let s = resolve(&inputs(&[("POSTGRES_DB", "other")]), None, config.clone()).unwrap();
+        assert_eq!(
+            (s.database.host.as_str(), s.database.dbname.as_str(), s.database_source),
+            ("localhost", "other", TargetSource::PostgresVars)
+        );
+        let s = resolve(&inputs(&[("DATABASE_URL", "postgres://e@envhost/e"), ("POSTGRES_DB", "x")]), None, config.clone()).unwrap();
+        assert_eq!(s.database.host, "envhost");
+        let mut flagged = inputs(&[("DATABASE_URL", "postgres://e@envhost/e")]);
+        flagged.database_url = Some("postgres://f@flaghost/f".into());
+        assert_eq!(resolve(&flagged, None, config).unwrap().database.host, "flaghost");
+        let s = resolve(&inputs(&[]), None, Config::default()).unwrap();
+        assert_eq!(s.database.redacted(), "postgres://postgres@localhost:5432/abe_stack_dev");
+    }
+
+    #[test]
+    fn bad_values_name_their_source_without_secrets() {
+        let error = resolve(&inputs(&[("DATABASE_URL", "postgres://u:hunter2@h:0/db")]), None, Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("DATABASE_URL: "), "{error}");
+        assert!(!error.contains("hunter2"));
+        let error = resolve(&inputs(&[("POSTGRES_PORT", "fivefour")]), None, Config::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("POSTGRES_PORT"), "{error}");
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_config_file() {
+        let config = Config {
+            schema: Some(OneOrMany::One("schema".into())),
+            out: Some("migrations".into()),
+            ..Config::default()
+        };
+        let s = resolve(&inputs(&[]), Some(PathBuf::from("/elsewhere/app/strata.toml")), config).unwrap();
+        assert_eq!(s.schema_paths, [PathBuf::from("/elsewhere/app/schema")]);
+        assert_eq!(s.migrations_dir, PathBuf::from("/elsewhere/app/migrations"));
+    }
+
+    #[test]
+    fn production_from_environment() {
+        let s = resolve(&inputs(&[("STRATA_ENV", "production")]), None, Config::default()).unwrap();
+        assert!(s.production);
+    }
+}

@@ -1,0 +1,120 @@
+use std::path::PathBuf;
+
+use strata_diff::DiffError;
+use strata_postgres::{ClusterError, LoadError, PgError};
+
+use crate::config::ConfigError;
+
+/// Everything that can stop a strata operation.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(#[from] ConfigError),
+    /// Talking to PostgreSQL.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Postgres(#[from] PgError),
+    /// Loading the schema files.
+    #[error("schema file {0}")]
+    #[diagnostic(transparent)]
+    Load(#[from] LoadError),
+    /// Comparing catalogs.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Diff(#[from] DiffError),
+    /// Starting a throwaway cluster.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Cluster(#[from] ClusterError),
+    /// No schema files are configured.
+    #[error("no schema files are configured")]
+    #[diagnostic(
+        code(strata::schema::none),
+        help("pass --schema PATH (a .sql file or a folder of them), or set `schema = \"schema\"` in strata.toml")
+    )]
+    NoSchemaFiles,
+    /// A schema path is missing or unreadable.
+    #[error("schema path `{path}` (from {from}): {source}")]
+    #[diagnostic(code(strata::schema::path), help("check the path; folders are searched for .sql files"))]
+    SchemaPath {
+        /// The path.
+        path: PathBuf,
+        /// Where it was configured.
+        from: &'static str,
+        /// Why it cannot be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No place to build the desired state.
+    #[error("no scratch database is available to load the schema files into: {reasons}")]
+    #[diagnostic(
+        code(strata::scratch::unavailable),
+        help("install the PostgreSQL server binaries (strata starts a throwaway cluster from them), or set `shadow_database_url` in strata.toml to a server where strata may create databases")
+    )]
+    NoScratch {
+        /// What was tried and why each failed.
+        reasons: String,
+    },
+    /// A statement of a plan failed.
+    #[error("statement {number} of {total} failed: {error}\n  {sql}\n{outcome}")]
+    #[diagnostic(code(strata::apply::failed))]
+    Apply {
+        /// 1-based number of the statement.
+        number: usize,
+        /// Statements in the plan.
+        total: usize,
+        /// The statement.
+        sql: String,
+        /// What the server said.
+        error: PgError,
+        /// What was kept and what was rolled back.
+        outcome: String,
+        /// What to do.
+        #[help]
+        help: Option<String>,
+    },
+    /// After applying, the database still differs from the schema files.
+    #[error("after applying the plan the database still differs from the schema files: {remaining}")]
+    #[diagnostic(
+        code(strata::apply::not_converged),
+        help("nothing was committed; this is a bug in strata: please report it with the schema files")
+    )]
+    NotConverged {
+        /// The statements that would still be needed.
+        remaining: String,
+    },
+    /// Data loss without consent.
+    #[error("refusing to run {count} statement(s) that destroy data: {statements}")]
+    #[diagnostic(
+        code(strata::refused::data_loss),
+        help("review them, take a backup, and pass --accept-data-loss to run them; if a table or column was renamed, pass --rename instead")
+    )]
+    DataLossRefused {
+        /// How many.
+        count: usize,
+        /// Which.
+        statements: String,
+    },
+    /// A file could not be written or read.
+    #[error("{action} `{path}`: {source}")]
+    #[diagnostic(code(strata::io))]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether the error is a refusal (exit code 3) rather than a failure.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Error::DataLossRefused { .. })
+    }
+}

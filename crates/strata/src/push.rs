@@ -1,0 +1,352 @@
+//! `push`: make the database match the schema files now.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use strata_diff::{Change, NoRenames, Plan, RenameRequest, RenameResolver};
+use strata_model::{Catalog, QualifiedName, UnmanagedObject};
+use strata_postgres::{Connection, ServerInfo};
+use strata_sql::{Dialect, RenderContext, Statement, Transaction, render};
+
+use crate::config::{Settings, TrackingTable};
+use crate::desired::{CachePolicy, DesiredSource, desired_state, read_schema_files};
+use crate::{Error, Event, Observer};
+
+/// How to plan a push.
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    /// `--rename` requests.
+    pub renames: Vec<RenameRequest>,
+    /// Whether to use the desired-state cache.
+    pub cache: CachePolicy,
+}
+
+/// A planned push: what is there, what should be, and the statements in
+/// between.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushPlan {
+    /// The target, password masked.
+    pub target: String,
+    /// The target's server.
+    #[serde(skip)]
+    pub server: ServerInfo,
+    /// The database as it is (managed schemas only).
+    #[serde(skip)]
+    pub current: Catalog,
+    /// The database as the schema files describe it.
+    #[serde(skip)]
+    pub desired: Catalog,
+    /// Where the desired state came from.
+    pub desired_source: DesiredSource,
+    /// The changes.
+    #[serde(skip)]
+    pub plan: Plan,
+    /// The statements, in order.
+    pub statements: Vec<Statement>,
+    /// How the statements are grouped into transactions.
+    pub transactions: Vec<Batch>,
+    /// Objects in the database that strata does not manage (left alone).
+    pub unmanaged: Vec<UnmanagedObject>,
+    /// Objects in the schema files that strata does not manage, and that
+    /// the database lacks: push does not create them.
+    pub unmanaged_missing: Vec<UnmanagedObject>,
+}
+
+impl PushPlan {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// The statements that destroy data.
+    pub fn data_loss(&self) -> impl Iterator<Item = &Statement> {
+        self.statements.iter().filter(|s| s.is_data_loss())
+    }
+}
+
+/// A group of statements applied together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Batch {
+    /// Index of the first statement.
+    pub start: usize,
+    /// One past the last.
+    pub end: usize,
+    /// Whether they run in one transaction.
+    pub transactional: bool,
+}
+
+/// The schemas strata manages: the configured ones, else `public` and
+/// every schema of the desired state. Returned sorted.
+pub fn managed_schemas(settings: &Settings, desired: &Catalog) -> BTreeSet<String> {
+    match &settings.managed_schemas {
+        Some(list) => list.iter().cloned().collect(),
+        None => desired
+            .schemas
+            .keys()
+            .map(ToString::to_string)
+            .chain(std::iter::once("public".to_owned()))
+            .collect(),
+    }
+}
+
+/// Narrows a catalog to the managed schemas, without the tracking table.
+pub fn restrict(catalog: &mut Catalog, scope: &BTreeSet<String>, tracking: &TrackingTable) {
+    catalog.retain_schemas(|schema| scope.contains(schema));
+    catalog.remove_table(&QualifiedName::new(tracking.schema.as_str(), tracking.table.as_str()));
+}
+
+/// Reads the database and the schema files and plans the statements that
+/// make the first match the second.
+///
+/// # Errors
+/// Connection, schema file, rename or planning errors.
+pub fn plan_push(
+    settings: &Settings,
+    conn: &mut Connection,
+    options: &PushOptions,
+    resolver: &mut dyn RenameResolver,
+    observer: &mut dyn Observer,
+) -> Result<PushPlan, Error> {
+    let files = read_schema_files(settings)?;
+    observer.event(Event::Stage(format!("reading {}", conn.info().redacted())));
+    let (mut current, server) = conn.introspect()?;
+    let desired = desired_state(settings, &files, &server, options.cache, observer)?;
+    let mut desired_catalog = desired.catalog;
+    let scope = managed_schemas(settings, &desired_catalog);
+    restrict(&mut current, &scope, &settings.tracking);
+    restrict(&mut desired_catalog, &scope, &settings.tracking);
+    let plan = strata_diff::diff(&current, &desired_catalog, &options.renames, resolver)?;
+    let mut ctx = RenderContext::new(&current, &desired_catalog);
+    count_losses(conn, &plan, &current, &mut ctx)?;
+    let statements = render(&plan, &ctx, Dialect::Postgres);
+    let transactions = batches(&statements, &server);
+    let unmanaged_missing = desired_catalog
+        .unmanaged
+        .iter()
+        .filter(|o| !current.unmanaged.contains(o))
+        .cloned()
+        .collect();
+    Ok(PushPlan {
+        target: conn.info().redacted(),
+        unmanaged: current.unmanaged.clone(),
+        unmanaged_missing,
+        server,
+        current,
+        desired: desired_catalog,
+        desired_source: desired.source,
+        plan,
+        statements,
+        transactions,
+    })
+}
+
+/// Exact counts of the rows and values a plan would delete, in one query,
+/// for tables small enough to count quickly.
+fn count_losses(conn: &mut Connection, plan: &Plan, current: &Catalog, ctx: &mut RenderContext<'_>) -> Result<(), Error> {
+    const MAX_ROWS: i64 = 1_000_000;
+    const MAX_BYTES: i64 = 1 << 30;
+    let small = |table: &QualifiedName| {
+        current
+            .tables
+            .get(table)
+            .and_then(|t| t.stats)
+            .is_some_and(|s| s.rows_estimate <= MAX_ROWS && s.total_bytes <= MAX_BYTES)
+    };
+    let quote = |t: &QualifiedName| strata_syntax::quote_qualified(&t.schema, &t.name);
+    let mut tables = Vec::new();
+    let mut columns = Vec::new();
+    let mut selects = Vec::new();
+    for change in &plan.changes {
+        match change {
+            Change::DropTable { name, .. } if small(name) => {
+                selects.push(format!("(SELECT count(*) FROM {})", quote(name)));
+                tables.push(name.clone());
+            }
+            Change::DropColumn {
+                table,
+                column,
+                generated: false,
+            } if small(table) && current.tables.get(table).is_some_and(|t| t.column(column).is_some()) => {
+                selects.push(format!(
+                    "(SELECT count({}) FROM {})",
+                    strata_syntax::quote_ident(column),
+                    quote(table)
+                ));
+                columns.push((table.clone(), column.clone()));
+            }
+            _ => {}
+        }
+    }
+    if selects.is_empty() {
+        return Ok(());
+    }
+    let row = conn
+        .query_text(&format!("SELECT {}", selects.join(", ")))?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let mut values = row.into_iter().map(|v| v.and_then(|v| v.parse::<i64>().ok()));
+    for table in tables {
+        if let Some(Some(n)) = values.next() {
+            ctx.row_counts.insert(table, n);
+        }
+    }
+    for column in columns {
+        if let Some(Some(n)) = values.next() {
+            ctx.value_counts.insert(column, n);
+        }
+    }
+    Ok(())
+}
+
+/// Groups statements into transactions: everything that may run in one
+/// does, except that a plan too big for the server's lock table is split
+/// (a stock server cannot create ~2,000 tables in one transaction).
+pub fn batches(statements: &[Statement], server: &ServerInfo) -> Vec<Batch> {
+    let budget = (u64::from(server.max_locks_per_transaction) * u64::from(server.max_connections) / 2).max(64);
+    let weight = |s: &Statement| -> u64 {
+        if s.sql.starts_with("CREATE TABLE") || s.sql.starts_with("CREATE UNLOGGED TABLE") {
+            let indexes = s.sql.matches(" PRIMARY KEY").count() + s.sql.matches(" UNIQUE").count() + s.sql.matches(" EXCLUDE").count();
+            4 + indexes as u64
+        } else {
+            2
+        }
+    };
+    let mut out: Vec<Batch> = Vec::new();
+    let mut used = 0;
+    for (i, statement) in statements.iter().enumerate() {
+        let transactional = statement.transaction == Transaction::Inside;
+        let cost = weight(statement);
+        match out.last_mut() {
+            Some(last) if last.transactional && transactional && used + cost <= budget => {
+                last.end = i + 1;
+                used += cost;
+            }
+            _ => {
+                out.push(Batch {
+                    start: i,
+                    end: i + 1,
+                    transactional,
+                });
+                used = cost;
+            }
+        }
+    }
+    out
+}
+
+/// What applying did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport {
+    /// Statements run.
+    pub statements: usize,
+    /// Transactions committed.
+    pub transactions: usize,
+    /// Time spent.
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+/// Runs a plan's statements, batch by batch. Before the last transaction
+/// commits, the database is read again and compared with the desired
+/// state: if they still differ, nothing of that transaction is kept.
+///
+/// # Errors
+/// A statement that fails (the transaction it is in is rolled back; the
+/// error says what was kept), or a result that does not match.
+pub fn apply_push(
+    settings: &Settings,
+    conn: &mut Connection,
+    plan: &PushPlan,
+    observer: &mut dyn Observer,
+) -> Result<ApplyReport, Error> {
+    let started = Instant::now();
+    let total = plan.statements.len();
+    let mut committed = 0;
+    let mut transactions = 0;
+    let last_batch = plan.transactions.len().saturating_sub(1);
+    let scope = managed_schemas(settings, &plan.desired);
+    for (b, batch) in plan.transactions.iter().enumerate() {
+        if batch.transactional {
+            conn.execute("BEGIN")?;
+        }
+        for i in batch.start..batch.end {
+            let statement = &plan.statements[i];
+            if let Err(error) = conn.execute(&statement.sql) {
+                let rolled_back = if batch.transactional {
+                    let _ = conn.execute("ROLLBACK");
+                    batch.end - batch.start
+                } else {
+                    0
+                };
+                let outcome = outcome_text(committed, i - batch.start, rolled_back, batch.transactional);
+                let help = error
+                    .database_error()
+                    .and_then(|e| e.hint.clone().or_else(|| e.strata_hint().map(str::to_owned)));
+                return Err(Error::Apply {
+                    number: i + 1,
+                    total,
+                    sql: statement.sql.clone(),
+                    error,
+                    outcome,
+                    help,
+                });
+            }
+            observer.event(Event::Progress { done: i + 1, total });
+        }
+        if batch.transactional {
+            if b == last_batch {
+                if let Err(error) = verify(settings, conn, plan, &scope) {
+                    let _ = conn.execute("ROLLBACK");
+                    return Err(error);
+                }
+            }
+            conn.execute("COMMIT")?;
+            transactions += 1;
+        }
+        committed = batch.end;
+    }
+    if plan.transactions.last().is_some_and(|b| !b.transactional) {
+        verify(settings, conn, plan, &scope)?;
+    }
+    Ok(ApplyReport {
+        statements: total,
+        transactions,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn outcome_text(committed: usize, ran_in_batch: usize, rolled_back: usize, transactional: bool) -> String {
+    let mut text = String::new();
+    if transactional {
+        let _ = write!(
+            text,
+            "its transaction was rolled back ({ran_in_batch} statement(s) before it undone, {rolled_back} in all)"
+        );
+    } else {
+        text.push_str("it ran outside a transaction and changed nothing");
+    }
+    if committed == 0 {
+        text.push_str("; nothing was applied");
+    } else {
+        let _ = write!(text, "; the first {committed} statement(s) were committed earlier and are kept");
+    }
+    text
+}
+
+/// Reads the database back and checks it now matches the desired state.
+fn verify(settings: &Settings, conn: &mut Connection, plan: &PushPlan, scope: &BTreeSet<String>) -> Result<(), Error> {
+    let (mut after, _) = conn.introspect_in_transaction()?;
+    restrict(&mut after, scope, &settings.tracking);
+    let remaining = strata_diff::diff(&after, &plan.desired, &[], &mut NoRenames)?;
+    if remaining.is_empty() {
+        return Ok(());
+    }
+    let ctx = RenderContext::new(&after, &plan.desired);
+    let statements = render(&remaining, &ctx, Dialect::Postgres);
+    Err(Error::NotConverged {
+        remaining: statements.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join("; "),
+    })
+}
