@@ -41,7 +41,7 @@ pub(crate) fn run(settings: &Settings, global: &GlobalArgs, args: &PushArgs, out
     report_unmanaged(&plan, out);
 
     if global.json {
-        return json_flow(settings, &mut conn, &plan, args, out);
+        return json_flow(&mut conn, &plan, args, out);
     }
     if args.dry_run {
         print_script(&plan, out);
@@ -75,7 +75,7 @@ pub(crate) fn run(settings: &Settings, global: &GlobalArgs, args: &PushArgs, out
             statements: losses.iter().map(|s| first_line(&s.sql)).collect::<Vec<_>>().join("; "),
         });
     }
-    let report = apply_push(settings, &mut conn, &plan, out)?;
+    let report = apply_push(&mut conn, &plan, out)?;
     let done = out.paint("Applied", Paint::Green);
     out.out(&format!(
         "{done} {} statement{} in {} transaction{} ({:.2} s).",
@@ -89,7 +89,6 @@ pub(crate) fn run(settings: &Settings, global: &GlobalArgs, args: &PushArgs, out
 }
 
 fn json_flow(
-    settings: &Settings,
     conn: &mut Connection,
     plan: &PushPlan,
     args: &PushArgs,
@@ -122,7 +121,7 @@ fn json_flow(
             statements: plan.data_loss().map(|s| first_line(&s.sql)).collect::<Vec<_>>().join("; "),
         });
     }
-    let report = apply_push(settings, conn, plan, out)?;
+    let report = apply_push(conn, plan, out)?;
     value["applied"] = json!(true);
     value["elapsed_ms"] = json!(u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX));
     print(out, &value);

@@ -65,7 +65,9 @@ pub enum Change {
     RebuildEnum { from: EnumType, to: EnumType, columns: Vec<EnumColumn> },
     DropEnum { name: QualifiedName },
     CreateSequence { sequence: Sequence },
-    AlterSequence { name: QualifiedName, from: SequenceOptions, to: SequenceOptions },
+    /// `unused`: the sequence never handed out a value, so it can restart
+    /// at its new start.
+    AlterSequence { name: QualifiedName, from: SequenceOptions, to: SequenceOptions, unused: bool },
     RenameSequence { from: QualifiedName, to: Ident },
     SetSequenceOwner { name: QualifiedName, owned_by: Option<(QualifiedName, Ident)> },
     DropSequence { name: QualifiedName },
@@ -95,7 +97,7 @@ pub enum Change {
     DropNotNull { table: QualifiedName, column: Ident },
     AddIdentity { table: QualifiedName, column: Ident, identity: Identity },
     AlterIdentity { table: QualifiedName, column: Ident, from: Identity, to: Identity },
-    DropIdentity { table: QualifiedName, column: Ident },
+    DropIdentity { table: QualifiedName, column: Ident, sequence: QualifiedName },
     /// A generated column becomes an ordinary one, keeping its values.
     DropExpression { table: QualifiedName, column: Ident },
     AddConstraint { table: QualifiedName, constraint: Constraint },
@@ -256,6 +258,9 @@ impl Change {
                     column_requires(column, &mut e.requires);
                     e.creates.push(Key::Column(table.name.clone(), column.name.clone()));
                     e.creates.push(Key::Default(table.name.clone(), column.name.clone()));
+                    if let Some(identity) = &column.identity {
+                        e.creates.push(Key::Sequence(identity.sequence.clone()));
+                    }
                 }
                 for constraint in &table.constraints {
                     constraint_edges(to, &table.name, constraint, &mut e.requires, &mut e.creates);
@@ -278,6 +283,9 @@ impl Change {
                 column_requires(column, &mut e.requires);
                 e.creates.push(Key::Column(table.clone(), column.name.clone()));
                 e.creates.push(Key::Default(table.clone(), column.name.clone()));
+                if let Some(identity) = &column.identity {
+                    e.creates.push(Key::Sequence(identity.sequence.clone()));
+                }
             }
             Change::RenameColumn { table, from, to } => {
                 e.requires.push(Key::Table(table.clone()));
@@ -306,6 +314,7 @@ impl Change {
                     e.requires.push(Key::Type(type_ref));
                 }
                 let key = Key::Column(table.clone(), column.clone());
+                e.requires.push(key.clone());
                 e.drops.push(key.clone());
                 e.creates.push(key);
                 if *had_default || default.is_some() {
@@ -322,11 +331,20 @@ impl Change {
                 e.requires.push(Key::Column(table.clone(), column.clone()));
                 e.drops.push(Key::Default(table.clone(), column.clone()));
             }
+            Change::AddIdentity { table, column, identity } => {
+                e.requires.push(Key::Table(table.clone()));
+                e.requires.push(Key::Column(table.clone(), column.clone()));
+                // Its sequence's name must be free (a serial's sequence goes first).
+                e.creates.push(Key::Sequence(identity.sequence.clone()));
+            }
+            Change::DropIdentity { table, column, sequence } => {
+                e.requires.push(Key::Table(table.clone()));
+                e.requires.push(Key::Column(table.clone(), column.clone()));
+                e.drops.push(Key::Sequence(sequence.clone()));
+            }
             Change::SetNotNull { table, column }
             | Change::DropNotNull { table, column }
-            | Change::AddIdentity { table, column, .. }
             | Change::AlterIdentity { table, column, .. }
-            | Change::DropIdentity { table, column }
             | Change::DropExpression { table, column } => {
                 e.requires.push(Key::Table(table.clone()));
                 e.requires.push(Key::Column(table.clone(), column.clone()));

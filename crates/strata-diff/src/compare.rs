@@ -180,6 +180,7 @@ impl<'a> Comparer<'a> {
                     sequence: strata_model::Sequence {
                         owned_by: None,
                         comment: None,
+                        last_value: None,
                         ..new.clone()
                     },
                 });
@@ -197,6 +198,7 @@ impl<'a> Comparer<'a> {
                     name: name.clone(),
                     from: old.options.clone(),
                     to: new.options.clone(),
+                    unused: old.last_value.is_none(),
                 });
             }
             if old.owned_by != new.owned_by {
@@ -384,8 +386,17 @@ impl<'a> Comparer<'a> {
             });
             default_done = true;
         }
+        let mut not_null_done = false;
         match (&old.identity, &new.identity) {
             (None, Some(identity)) => {
+                // An identity column must be NOT NULL first.
+                if !old.not_null {
+                    push(&mut self.changes, Change::SetNotNull {
+                        table: table.clone(),
+                        column: column.clone(),
+                    });
+                    not_null_done = true;
+                }
                 if old.default.is_some() && !default_done {
                     push(&mut self.changes, Change::DropDefault {
                         table: table.clone(),
@@ -399,11 +410,12 @@ impl<'a> Comparer<'a> {
                 });
                 default_done = true;
             }
-            (Some(_), None) => push(&mut self.changes, Change::DropIdentity {
+            (Some(identity), None) => push(&mut self.changes, Change::DropIdentity {
                 table: table.clone(),
                 column: column.clone(),
+                sequence: identity.sequence.clone(),
             }),
-            (Some(a), Some(b)) if a != b => {
+            (Some(a), Some(b)) if !a.same_definition(b) => {
                 if a.sequence != b.sequence {
                     push(&mut self.changes, Change::RenameSequence {
                         from: a.sequence.clone(),
@@ -434,7 +446,7 @@ impl<'a> Comparer<'a> {
                 }),
             }
         }
-        if old.not_null != new.not_null {
+        if old.not_null != new.not_null && !not_null_done {
             push(
                 &mut self.changes,
                 if new.not_null {

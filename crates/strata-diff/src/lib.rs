@@ -30,7 +30,7 @@ use serde::Serialize;
 use strata_model::Catalog;
 
 pub use change::{Change, CommentTarget, EnumColumn};
-pub use renames::{NoRenames, PossibleRename, RenameRequest, RenameResolver};
+pub use renames::{NoRenames, PossibleRename, RenameOrigin, RenameRequest, RenameResolver};
 
 /// What went wrong while diffing.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

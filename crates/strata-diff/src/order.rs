@@ -89,6 +89,11 @@ fn sort(changes: &[Change], edges: &[Edges], dependents: &HashMap<Key, Vec<Key>>
                     edge(j, i);
                 }
             }
+            // Dropping and creating the same key in one change modifies it
+            // (a type change): no drop-before-create edge for it.
+            if e.creates.contains(k) {
+                continue;
+            }
             for &j in creators.get(k).into_iter().flatten() {
                 edge(i, j);
             }

@@ -19,6 +19,23 @@ pub struct RenameRequest {
     pub to: String,
     /// The text as given, for error messages.
     pub text: String,
+    /// Where the request comes from.
+    pub origin: RenameOrigin,
+}
+
+/// Where a rename request comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RenameOrigin {
+    /// `--rename` on the command line: it must apply.
+    Flag,
+    /// An `@renamed from=` comment in a schema file: it stays in the file
+    /// after the rename is done, so it is skipped when the old name is gone.
+    Annotation {
+        /// The schema file.
+        file: String,
+        /// Its line.
+        line: usize,
+    },
 }
 
 impl RenameRequest {
@@ -45,7 +62,21 @@ impl RenameRequest {
             from,
             to,
             text: text.to_owned(),
+            origin: RenameOrigin::Flag,
         })
+    }
+
+    /// A request from an `@renamed from=` annotation.
+    pub fn annotation(from: Vec<String>, to: String, file: &str, line: usize) -> RenameRequest {
+        RenameRequest {
+            text: format!("@renamed from={} at {file}:{line}", from.last().map_or("", String::as_str)),
+            from,
+            to,
+            origin: RenameOrigin::Annotation {
+                file: file.to_owned(),
+                line,
+            },
+        }
     }
 }
 
@@ -172,8 +203,17 @@ pub(crate) fn decide(
     let mut column_requests = Vec::new();
     for request in requests {
         match interpret(from, to, request)? {
-            Interpreted::Table(old, new) => decided.tables.push((old, new)),
-            Interpreted::Column(table, old, new) => column_requests.push((table, old, new, request)),
+            Some(Interpreted::Table(old, new)) => {
+                if !decided.tables.iter().any(|(o, n)| o == &old || n == &new) {
+                    decided.tables.push((old, new));
+                }
+            }
+            Some(Interpreted::Column(table, old, new)) => {
+                if !column_requests.iter().any(|(t, o, n, _)| t == &table && (o == &old || n == &new)) {
+                    column_requests.push((table, old, new, request));
+                }
+            }
+            None => {}
         }
     }
 
@@ -231,6 +271,11 @@ pub(crate) fn decide(
             .iter()
             .find(|(_, n)| n == &table)
             .map_or_else(|| table.clone(), |(o, _)| o.clone());
+        let lenient = matches!(request.origin, RenameOrigin::Annotation { .. });
+        let gone = from.tables.get(&old_table).is_none_or(|t| t.column(&old).is_none());
+        if lenient && gone {
+            continue;
+        }
         let (Some(before), Some(after)) = (from.tables.get(&old_table), to.tables.get(&table)) else {
             return Err(DiffError::InvalidRename {
                 text: request.text.clone(),
@@ -303,7 +348,8 @@ enum Interpreted {
     Column(QualifiedName, Ident, Ident),
 }
 
-fn interpret(from: &Catalog, to: &Catalog, request: &RenameRequest) -> Result<Interpreted, DiffError> {
+fn interpret(from: &Catalog, to: &Catalog, request: &RenameRequest) -> Result<Option<Interpreted>, DiffError> {
+    let lenient = matches!(request.origin, RenameOrigin::Annotation { .. });
     let error = |reason: String| DiffError::InvalidRename {
         text: request.text.clone(),
         reason,
@@ -328,9 +374,12 @@ fn interpret(from: &Catalog, to: &Catalog, request: &RenameRequest) -> Result<In
             _ => Err(error(format!("`{name}` is ambiguous: qualify it with its schema"))),
         }
     };
-    let table_rename = |old: QualifiedName| -> Result<Interpreted, DiffError> {
+    let table_rename = |old: QualifiedName| -> Result<Option<Interpreted>, DiffError> {
         let new = old.with_name(request.to.as_str());
         if !from.tables.contains_key(&old) {
+            if lenient {
+                return Ok(None);
+            }
             return Err(error(format!("the database has no table `{old}`")));
         }
         if to.tables.contains_key(&old) {
@@ -342,23 +391,31 @@ fn interpret(from: &Catalog, to: &Catalog, request: &RenameRequest) -> Result<In
         if from.tables.contains_key(&new) {
             return Err(error(format!("the database already has a table `{new}`")));
         }
-        Ok(Interpreted::Table(old, new))
+        Ok(Some(Interpreted::Table(old, new)))
     };
-    match request.from.as_slice() {
-        [table] => table_rename(find_table(table)?),
-        [a, b] => {
+    match (request.from.as_slice(), &request.origin) {
+        ([table], _) => match find_table(table) {
+            Ok(name) => table_rename(name),
+            Err(_) if lenient => Ok(None),
+            Err(e) => Err(e),
+        },
+        ([a, b], _) => {
             let as_table = QualifiedName::new(a.as_str(), b.as_str());
             if from.tables.contains_key(&as_table) && !to.tables.contains_key(&as_table) {
                 table_rename(as_table)
             } else {
-                Ok(Interpreted::Column(find_table(a)?, Ident::from(b.as_str()), Ident::from(request.to.as_str())))
+                match find_table(a) {
+                    Ok(table) => Ok(Some(Interpreted::Column(table, Ident::from(b.as_str()), Ident::from(request.to.as_str())))),
+                    Err(_) if lenient => Ok(None),
+                    Err(e) => Err(e),
+                }
             }
         }
-        [schema, table, column] => Ok(Interpreted::Column(
+        ([schema, table, column], _) => Ok(Some(Interpreted::Column(
             QualifiedName::new(schema.as_str(), table.as_str()),
             Ident::from(column.as_str()),
             Ident::from(request.to.as_str()),
-        )),
+        ))),
         _ => Err(error("expected TABLE=NEW or TABLE.COLUMN=NEW".to_owned())),
     }
 }

@@ -204,6 +204,10 @@ pub struct Sequence {
     /// `OWNED BY table.column` (serial columns own their sequence).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owned_by: Option<(QualifiedName, Ident)>,
+    /// The last value handed out (`None`: never used). State, not schema:
+    /// ignored when comparing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_value: Option<i64>,
     /// `COMMENT ON SEQUENCE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -334,6 +338,18 @@ pub struct Identity {
     pub sequence: QualifiedName,
     /// The sequence's options.
     pub options: SequenceOptions,
+    /// The last value handed out (`None`: never used). State, not schema:
+    /// ignored when comparing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_value: Option<i64>,
+}
+
+impl Identity {
+    /// Whether two identities define the same column behaviour (the
+    /// sequence's position aside).
+    pub fn same_definition(&self, other: &Identity) -> bool {
+        self.kind == other.kind && self.sequence == other.sequence && self.options == other.options
+    }
 }
 
 /// The two kinds of identity column.

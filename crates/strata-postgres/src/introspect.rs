@@ -79,7 +79,8 @@ fn queries() -> Vec<String> {
                 'data_type', format_type(s.seqtypid, NULL), 'start', s.seqstart, 'increment', s.seqincrement,
                 'min_value', s.seqmin, 'max_value', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,
                 'owner_schema', own.nspname, 'owner_table', oc.relname, 'owner_column', oa.attname,
-                'identity', coalesce(dep.deptype = 'i', false), 'comment', d.description) ORDER BY n.nspname, c.relname), '[]')
+                'identity', coalesce(dep.deptype = 'i', false), 'comment', d.description,
+                'last_value', CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE') THEN pg_sequence_last_value(c.oid::regclass) END) ORDER BY n.nspname, c.relname), '[]')
             FROM pg_sequence s
             JOIN pg_class c ON c.oid = s.seqrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -242,7 +243,7 @@ fn unmanaged_query() -> String {
 
 /// The whole introspection as one script: one round trip. Inside a
 /// transaction already (`in_transaction`), it neither begins nor commits.
-pub(crate) fn script(in_transaction: bool) -> String {
+pub fn script(in_transaction: bool) -> String {
     let mut sql = String::new();
     if !in_transaction {
         sql.push_str("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n");
@@ -292,6 +293,7 @@ struct SequenceRow {
     owner_column: Option<String>,
     identity: bool,
     comment: Option<String>,
+    last_value: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -401,7 +403,7 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
             },
         );
     }
-    let mut identities: HashMap<(QualifiedName, String), (QualifiedName, SequenceOptions)> = HashMap::new();
+    let mut identities: HashMap<(QualifiedName, String), (QualifiedName, SequenceOptions, Option<i64>)> = HashMap::new();
     for row in parse::<Vec<SequenceRow>>("sequences", sequences)? {
         let name = QualifiedName::new(row.schema, row.name);
         let options = SequenceOptions {
@@ -419,7 +421,7 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
         };
         if row.identity {
             if let Some(owner) = owner {
-                identities.insert(owner, (name, options));
+                identities.insert(owner, (name, options, row.last_value));
             }
             continue;
         }
@@ -429,6 +431,7 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
                 name,
                 options,
                 owned_by: owner.map(|(t, c)| (t, Ident::new(c))),
+                last_value: row.last_value,
                 comment: row.comment,
             },
         );
@@ -448,13 +451,14 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
         let Some(table) = by_oid.get_mut(&row.table) else { continue };
         let identity = match row.identity.as_str() {
             "a" | "d" => {
-                let (sequence, options) = identities
+                let (sequence, options, last_value) = identities
                     .remove(&(table.name.clone(), row.name.clone()))
                     .ok_or_else(|| PgError::Catalog(format!("identity column {}.{} has no sequence", table.name, row.name)))?;
                 Some(Identity {
                     kind: if row.identity == "a" { IdentityKind::Always } else { IdentityKind::ByDefault },
                     sequence,
                     options,
+                    last_value,
                 })
             }
             _ => None,

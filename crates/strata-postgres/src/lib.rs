@@ -20,7 +20,7 @@
 mod cluster;
 mod conn;
 mod error;
-mod introspect;
+pub mod introspect;
 mod load;
 
 use strata_model::Catalog;

@@ -65,9 +65,9 @@ pub enum LoadError {
     Database(#[from] PgError),
 }
 
-struct Pending<'a> {
+struct Pending {
     file: usize,
-    text: &'a str,
+    text: String,
     line: usize,
     error: Option<DatabaseError>,
 }
@@ -95,7 +95,7 @@ pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadRe
             }
             pending.push(Pending {
                 file: index,
-                text: statement.text,
+                text: statement.text.to_owned(),
                 line: statement.line,
                 error: None,
             });
@@ -107,7 +107,7 @@ pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadRe
         let mut deferred = Vec::new();
         let before = pending.len();
         for mut statement in pending {
-            match conn.execute(statement.text) {
+            match conn.execute(&statement.text) {
                 Ok(()) => report.statements += 1,
                 Err(PgError::Database { error, .. }) if error.is_missing_object() => {
                     statement.error = Some(error);
@@ -122,7 +122,7 @@ pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadRe
         if deferred.is_empty() {
             break;
         }
-        if deferred.len() == before {
+        if deferred.len() == before && !break_foreign_key_cycle(&mut deferred) {
             let first = deferred.into_iter().next().expect("deferred is not empty");
             let error = first.error.clone().expect("deferred statements carry their error");
             let help = Some(
@@ -139,7 +139,29 @@ pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadRe
     Ok(report)
 }
 
-fn statement_error(files: &[SourceFile], statement: &Pending<'_>, error: DatabaseError, help: Option<String>) -> LoadError {
+/// Tables whose foreign keys reference each other cannot be created as
+/// written: create one without its foreign keys and add them afterwards.
+fn break_foreign_key_cycle(stuck: &mut Vec<Pending>) -> bool {
+    for i in 0..stuck.len() {
+        if stuck[i].error.as_ref().is_none_or(|e| e.code != "42P01") {
+            continue;
+        }
+        if let Some(split) = strata_syntax::split_foreign_keys(&stuck[i].text) {
+            let (file, line) = (stuck[i].file, stuck[i].line);
+            stuck[i].text = split.create;
+            stuck.extend(split.foreign_keys.into_iter().map(|text| Pending {
+                file,
+                text,
+                line,
+                error: None,
+            }));
+            return true;
+        }
+    }
+    false
+}
+
+fn statement_error(files: &[SourceFile], statement: &Pending, error: DatabaseError, help: Option<String>) -> LoadError {
     // The server's position counts characters within the statement.
     let line = match error.position {
         Some(position) => {
@@ -148,7 +170,7 @@ fn statement_error(files: &[SourceFile], statement: &Pending<'_>, error: Databas
                 .char_indices()
                 .nth(position.saturating_sub(1) as usize)
                 .map_or(statement.text.len(), |(i, _)| i);
-            statement.line + line_of(statement.text, offset) - 1
+            statement.line + line_of(&statement.text, offset) - 1
         }
         None => statement.line,
     };

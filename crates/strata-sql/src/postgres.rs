@@ -167,8 +167,11 @@ fn render_change(change: &Change, ctx: &RenderContext<'_>, is_new: bool, out: &m
         }
         Change::DropEnum { name } => out.push(s(format!("DROP TYPE {}", q(name)))),
         Change::CreateSequence { sequence } => out.push(s(create_sequence(sequence))),
-        Change::AlterSequence { name, from, to } => {
-            let options = sequence_option_changes(from, to);
+        Change::AlterSequence { name, from, to, unused } => {
+            let mut options = sequence_option_changes(from, to);
+            if *unused && moves_range(from, to) {
+                options.push_str(" RESTART");
+            }
             out.push(s(format!("ALTER SEQUENCE {}{options}", q(name))));
         }
         Change::RenameSequence { from, to } => {
@@ -375,9 +378,14 @@ fn render_change(change: &Change, ctx: &RenderContext<'_>, is_new: bool, out: &m
                 });
             }
             sql.push_str(&identity_option_changes(&from.options, &to.options));
+            // A never-used sequence restarts at its new start, which may
+            // lie outside the old range.
+            if from.last_value.is_none() && moves_range(&from.options, &to.options) {
+                sql.push_str(" RESTART");
+            }
             out.push(s(sql));
         }
-        Change::DropIdentity { table, column } => out.push(s(format!(
+        Change::DropIdentity { table, column, .. } => out.push(s(format!(
             "ALTER TABLE {} ALTER COLUMN {} DROP IDENTITY",
             q(table),
             quote_ident(column)
@@ -563,7 +571,6 @@ fn sequence_defaults(data_type: &str, increment: i64) -> SequenceOptions {
         defaults.min_value = min;
         defaults.max_value = -1;
         defaults.start = -1;
-        defaults.increment = increment;
     }
     defaults
 }
@@ -602,6 +609,10 @@ fn create_sequence(sequence: &Sequence) -> String {
         q(&sequence.name),
         sequence_options(&sequence.options, &defaults, true)
     )
+}
+
+fn moves_range(from: &SequenceOptions, to: &SequenceOptions) -> bool {
+    from.start != to.start || from.min_value != to.min_value || from.max_value != to.max_value
 }
 
 /// ` AS … INCREMENT BY …` for every option that changes (`ALTER SEQUENCE`).

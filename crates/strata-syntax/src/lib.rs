@@ -13,10 +13,14 @@
 //! ```
 #![warn(missing_docs)]
 
+mod annotate;
+mod fk;
 mod lexer;
 mod quote;
 mod split;
 
+pub use annotate::{Annotation, Renamed, rename_annotations};
+pub use fk::{SplitForeignKeys, split_foreign_keys};
 pub use lexer::{LexError, Token, TokenKind, ident_value, line_of, tokenize};
 pub use quote::{
     is_bare_ident, parse_qualified, quote_ident, quote_literal, quote_qualified, rename_identifiers,

@@ -129,7 +129,10 @@ pub fn database() -> TestDatabase {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
     let mut conn = Connection::connect(&admin).unwrap_or_else(|e| panic!("connect to the test server: {e}"));
-    conn.execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
+    // FILE_COPY (PostgreSQL 15+) creates a small database several times
+    // faster than the default WAL_LOG.
+    let strategy = if conn.server_version_num().unwrap_or(0) >= 150_000 { " STRATEGY FILE_COPY" } else { "" };
+    conn.execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0{strategy}"))
         .unwrap_or_else(|e| panic!("create test database: {e}"));
     TestDatabase {
         info: admin.with_dbname(&name),

@@ -81,6 +81,25 @@ fn collect_sql(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The renames that `@renamed from=OLD` comments in the schema files ask
+/// for (unqualified tables are taken to be in `public`).
+pub fn rename_annotations(files: &[SourceFile]) -> Vec<strata_diff::RenameRequest> {
+    use strata_syntax::Renamed;
+    let mut requests = Vec::new();
+    for file in files {
+        for annotation in strata_syntax::rename_annotations(&file.text) {
+            let (from, to) = match annotation.renamed {
+                Renamed::Table { schema, from, to } => (vec![schema.unwrap_or_else(|| "public".to_owned()), from], to),
+                Renamed::Column { schema, table, from, to } => {
+                    (vec![schema.unwrap_or_else(|| "public".to_owned()), table, from], to)
+                }
+            };
+            requests.push(strata_diff::RenameRequest::annotation(from, to, &file.path, annotation.line));
+        }
+    }
+    requests
+}
+
 /// A path as the user should see it: relative to the project when inside it.
 pub fn display_path(root: &Path, path: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
@@ -302,7 +321,11 @@ impl Scratch {
         let name = format!("strata_scratch_{}_{nanos:x}", std::process::id());
         let admin = server.clone();
         let mut conn = Connection::connect(&admin)?;
-        conn.execute(&format!("CREATE DATABASE {} TEMPLATE template0", strata_syntax::quote_ident(&name)))?;
+        let strategy = if conn.server_version_num()? >= 150_000 { " STRATEGY FILE_COPY" } else { "" };
+        conn.execute(&format!(
+            "CREATE DATABASE {} TEMPLATE template0{strategy}",
+            strata_syntax::quote_ident(&name)
+        ))?;
         Ok(Scratch {
             db: admin.with_dbname(&name),
             admin: Some(admin),

@@ -18,7 +18,7 @@
 //! let mut conn = strata_postgres::Connection::connect(&settings.database).unwrap();
 //! let plan = plan_push(&settings, &mut conn, &PushOptions::default(), &mut NoRenames, &mut ()).unwrap();
 //! if plan.data_loss().next().is_none() {
-//!     apply_push(&settings, &mut conn, &plan, &mut ()).unwrap();
+//!     apply_push(&mut conn, &plan, &mut ()).unwrap();
 //! }
 //! ```
 #![warn(missing_docs)]

@@ -52,6 +52,9 @@ pub struct PushPlan {
     /// Objects in the schema files that strata does not manage, and that
     /// the database lacks: push does not create them.
     pub unmanaged_missing: Vec<UnmanagedObject>,
+    /// What the plan manages.
+    #[serde(skip)]
+    pub scope: Scope,
 }
 
 impl PushPlan {
@@ -111,18 +114,57 @@ pub fn plan_push(
 ) -> Result<PushPlan, Error> {
     let files = read_schema_files(settings)?;
     observer.event(Event::Stage(format!("reading {}", conn.info().redacted())));
-    let (mut current, server) = conn.introspect()?;
+    let (current, server) = conn.introspect()?;
     let desired = desired_state(settings, &files, &server, options.cache, observer)?;
-    let mut desired_catalog = desired.catalog;
-    let scope = managed_schemas(settings, &desired_catalog);
-    restrict(&mut current, &scope, &settings.tracking);
-    restrict(&mut desired_catalog, &scope, &settings.tracking);
-    let plan = strata_diff::diff(&current, &desired_catalog, &options.renames, resolver)?;
-    let mut ctx = RenderContext::new(&current, &desired_catalog);
+    let scope = Scope {
+        schemas: managed_schemas(settings, &desired.catalog),
+        tracking: settings.tracking.clone(),
+    };
+    let mut renames = options.renames.clone();
+    renames.extend(crate::desired::rename_annotations(&files));
+    plan_between(conn, current, server, desired.catalog, desired.source, scope, &renames, resolver)
+}
+
+/// What a push manages: these schemas, except the tracking table.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// The managed schemas.
+    pub schemas: BTreeSet<String>,
+    /// The migrations tracking table, never touched by push.
+    pub tracking: TrackingTable,
+}
+
+impl Scope {
+    /// Narrows a catalog to this scope.
+    pub fn restrict(&self, catalog: &mut Catalog) {
+        restrict(catalog, &self.schemas, &self.tracking);
+    }
+}
+
+/// Plans the statements from `current` (read from `conn`'s database) to
+/// `desired`, both narrowed to `scope`.
+///
+/// # Errors
+/// Rename or planning errors, or a failed count of the rows a drop deletes.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_between(
+    conn: &mut Connection,
+    mut current: Catalog,
+    server: ServerInfo,
+    mut desired: Catalog,
+    desired_source: DesiredSource,
+    scope: Scope,
+    renames: &[RenameRequest],
+    resolver: &mut dyn RenameResolver,
+) -> Result<PushPlan, Error> {
+    scope.restrict(&mut current);
+    scope.restrict(&mut desired);
+    let plan = strata_diff::diff(&current, &desired, renames, resolver)?;
+    let mut ctx = RenderContext::new(&current, &desired);
     count_losses(conn, &plan, &current, &mut ctx)?;
     let statements = render(&plan, &ctx, Dialect::Postgres);
     let transactions = batches(&statements, &server);
-    let unmanaged_missing = desired_catalog
+    let unmanaged_missing = desired
         .unmanaged
         .iter()
         .filter(|o| !current.unmanaged.contains(o))
@@ -134,11 +176,12 @@ pub fn plan_push(
         unmanaged_missing,
         server,
         current,
-        desired: desired_catalog,
-        desired_source: desired.source,
+        desired,
+        desired_source,
         plan,
         statements,
         transactions,
+        scope,
     })
 }
 
@@ -256,18 +299,12 @@ pub struct ApplyReport {
 /// # Errors
 /// A statement that fails (the transaction it is in is rolled back; the
 /// error says what was kept), or a result that does not match.
-pub fn apply_push(
-    settings: &Settings,
-    conn: &mut Connection,
-    plan: &PushPlan,
-    observer: &mut dyn Observer,
-) -> Result<ApplyReport, Error> {
+pub fn apply_push(conn: &mut Connection, plan: &PushPlan, observer: &mut dyn Observer) -> Result<ApplyReport, Error> {
     let started = Instant::now();
     let total = plan.statements.len();
     let mut committed = 0;
     let mut transactions = 0;
     let last_batch = plan.transactions.len().saturating_sub(1);
-    let scope = managed_schemas(settings, &plan.desired);
     for (b, batch) in plan.transactions.iter().enumerate() {
         if batch.transactional {
             conn.execute("BEGIN")?;
@@ -298,7 +335,7 @@ pub fn apply_push(
         }
         if batch.transactional {
             if b == last_batch {
-                if let Err(error) = verify(settings, conn, plan, &scope) {
+                if let Err(error) = verify(conn, plan) {
                     let _ = conn.execute("ROLLBACK");
                     return Err(error);
                 }
@@ -309,7 +346,7 @@ pub fn apply_push(
         committed = batch.end;
     }
     if plan.transactions.last().is_some_and(|b| !b.transactional) {
-        verify(settings, conn, plan, &scope)?;
+        verify(conn, plan)?;
     }
     Ok(ApplyReport {
         statements: total,
@@ -337,9 +374,9 @@ fn outcome_text(committed: usize, ran_in_batch: usize, rolled_back: usize, trans
 }
 
 /// Reads the database back and checks it now matches the desired state.
-fn verify(settings: &Settings, conn: &mut Connection, plan: &PushPlan, scope: &BTreeSet<String>) -> Result<(), Error> {
+fn verify(conn: &mut Connection, plan: &PushPlan) -> Result<(), Error> {
     let (mut after, _) = conn.introspect_in_transaction()?;
-    restrict(&mut after, scope, &settings.tracking);
+    plan.scope.restrict(&mut after);
     let remaining = strata_diff::diff(&after, &plan.desired, &[], &mut NoRenames)?;
     if remaining.is_empty() {
         return Ok(());

@@ -35,3 +35,15 @@ fn a_broken_statement_names_file_and_line() {
     let files = [file("z.sql", "CREATE TABLE e (note text DEFAULT 'unterminated);")];
     assert!(matches!(load_schema(&mut db.connect(), &files), Err(LoadError::Syntax { line: 1, .. })));
 }
+
+#[test]
+fn tables_whose_foreign_keys_reference_each_other_load() {
+    let db = strata_testkit::database();
+    let files = [file(
+        "cycle.sql",
+        "CREATE TABLE departments (id int PRIMARY KEY, manager_id int REFERENCES employees (id));\nCREATE TABLE employees (id int PRIMARY KEY, department_id int CONSTRAINT emp_dept REFERENCES departments ON DELETE SET NULL);",
+    )];
+    load_schema(&mut db.connect(), &files).unwrap();
+    let names = db.column("SELECT conname FROM pg_constraint WHERE contype = 'f' ORDER BY 1");
+    assert_eq!(names, [Some("departments_manager_id_fkey".to_owned()), Some("emp_dept".to_owned())]);
+}
