@@ -68,7 +68,10 @@ fn settings(cli: &Cli) -> Result<Settings, strata::Error> {
         env.extend(read_dotenv(dir)?);
     }
     env.extend(read_dotenv(&cwd)?);
-    env.extend(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))));
+    env.extend(
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+    );
     inputs.env = env;
     Ok(resolve(&inputs, config_path, config)?)
 }
@@ -77,8 +80,10 @@ fn settings(cli: &Cli) -> Result<Settings, strata::Error> {
 fn database_error(error: &strata::Error) -> Option<&DatabaseError> {
     match error {
         strata::Error::Postgres(e) | strata::Error::Apply { error: e, .. } => e.database_error(),
-        strata::Error::Load(LoadError::Statement { error, .. }) => Some(error),
-        strata::Error::Load(LoadError::Database(PgError::Database { error, .. })) => Some(error),
+        strata::Error::Load(
+            LoadError::Statement { error, .. }
+            | LoadError::Database(PgError::Database { error, .. }),
+        ) => Some(error),
         _ => None,
     }
 }

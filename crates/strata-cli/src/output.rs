@@ -2,6 +2,7 @@
 //! terminal, a progress bar for long work, and broken pipes that end
 //! quietly.
 
+use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,10 @@ use strata_sql::{Hazard, Severity, Statement};
 
 use crate::args::{ColorChoice, GlobalArgs};
 
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about the terminal and the flags"
+)]
 pub(crate) struct Output {
     pub(crate) color_out: bool,
     pub(crate) color_err: bool,
@@ -60,7 +65,10 @@ impl Output {
         Output {
             color_out: color(stdout_terminal) && !global.json,
             color_err: color(stderr_terminal),
-            interactive: !global.yes && !global.json && io::stdin().is_terminal() && stdout_terminal,
+            interactive: !global.yes
+                && !global.json
+                && io::stdin().is_terminal()
+                && stdout_terminal,
             verbose: global.verbose,
             json: global.json,
             stderr_terminal,
@@ -71,11 +79,19 @@ impl Output {
     }
 
     pub(crate) fn paint(&self, text: &str, paint: Paint) -> String {
-        if self.color_out { format!("\x1b[{}m{text}\x1b[0m", paint.code()) } else { text.to_owned() }
+        if self.color_out {
+            format!("\x1b[{}m{text}\x1b[0m", paint.code())
+        } else {
+            text.to_owned()
+        }
     }
 
     fn paint_err(&self, text: &str, paint: Paint) -> String {
-        if self.color_err { format!("\x1b[{}m{text}\x1b[0m", paint.code()) } else { text.to_owned() }
+        if self.color_err {
+            format!("\x1b[{}m{text}\x1b[0m", paint.code())
+        } else {
+            text.to_owned()
+        }
     }
 
     /// Writes to stdout; a closed pipe is not an error.
@@ -115,7 +131,11 @@ impl Output {
             return;
         }
         let now = Instant::now();
-        if done < total && self.last_progress.is_some_and(|t| now - t < Duration::from_millis(50)) {
+        if done < total
+            && self
+                .last_progress
+                .is_some_and(|t| now - t < Duration::from_millis(50))
+        {
             return;
         }
         self.last_progress = Some(now);
@@ -142,7 +162,11 @@ impl Output {
             Severity::Info => ("info", Paint::Cyan),
         };
         (
-            format!("{} {}", self.paint(&format!("{label}[{}]", hazard.id.as_str()), paint), hazard.message),
+            format!(
+                "{} {}",
+                self.paint(&format!("{label}[{}]", hazard.id.as_str()), paint),
+                hazard.message
+            ),
             format!("{} {}", self.paint("help:", Paint::Dim), hazard.help),
         )
     }
@@ -162,7 +186,7 @@ impl Output {
         text.push(';');
         for hazard in &statement.hazards {
             let (line, help) = self.hazard_line(hazard);
-            text.push_str(&format!("\n        {line}\n          {help}"));
+            let _ = write!(text, "\n        {line}\n          {help}");
         }
         self.out(&text);
     }
@@ -175,11 +199,12 @@ impl Output {
 impl strata::Observer for Output {
     fn event(&mut self, event: Event) {
         match event {
-            Event::Stage(text) => {
-                if self.verbose {
-                    let line = self.paint_err(&format!("[{:>6.2}s] {text}", self.elapsed().as_secs_f64()), Paint::Dim);
-                    self.status(&line);
-                }
+            Event::Stage(text) if self.verbose => {
+                let line = self.paint_err(
+                    &format!("[{:>6.2}s] {text}", self.elapsed().as_secs_f64()),
+                    Paint::Dim,
+                );
+                self.status(&line);
             }
             Event::Progress { done, total } => self.progress(done, total),
             Event::Warning(text) => self.warning(&text),

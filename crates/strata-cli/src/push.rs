@@ -1,5 +1,6 @@
 //! `strata push`.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use serde_json::json;
@@ -14,7 +15,12 @@ use crate::args::{GlobalArgs, PushArgs};
 use crate::output::{Output, Paint};
 use crate::prompt::{TerminalRenames, confirm};
 
-pub(crate) fn run(settings: &Settings, global: &GlobalArgs, args: &PushArgs, out: &mut Output) -> Result<ExitCode, strata::Error> {
+pub(crate) fn run(
+    settings: &Settings,
+    global: &GlobalArgs,
+    args: &PushArgs,
+    out: &mut Output,
+) -> Result<ExitCode, strata::Error> {
     let renames = args
         .rename
         .iter()
@@ -22,18 +28,33 @@ pub(crate) fn run(settings: &Settings, global: &GlobalArgs, args: &PushArgs, out
         .collect::<Result<Vec<_>, _>>()?;
     let options = PushOptions {
         renames,
-        cache: if args.refresh { CachePolicy::Refresh } else { CachePolicy::Use },
+        cache: if args.refresh {
+            CachePolicy::Refresh
+        } else {
+            CachePolicy::Use
+        },
     };
     let mut conn = Connection::connect(&settings.database)?;
     let mut terminal = TerminalRenames;
     let mut none = NoRenames;
-    let resolver: &mut dyn RenameResolver = if out.interactive { &mut terminal } else { &mut none };
+    let resolver: &mut dyn RenameResolver = if out.interactive {
+        &mut terminal
+    } else {
+        &mut none
+    };
     let plan = plan_push(settings, &mut conn, &options, resolver, out)?;
     if out.verbose {
         let source = match &plan.desired_source {
             DesiredSource::Cache => "the cache (schema files unchanged)".to_owned(),
-            DesiredSource::Scratch { place, statements, elapsed } => {
-                format!("{statements} statements loaded into {place} in {:.2} s", elapsed.as_secs_f64())
+            DesiredSource::Scratch {
+                place,
+                statements,
+                elapsed,
+            } => {
+                format!(
+                    "{statements} statements loaded into {place} in {:.2} s",
+                    elapsed.as_secs_f64()
+                )
             }
         };
         out.status(&format!("desired state from {source}"));
@@ -72,7 +93,11 @@ pub(crate) fn run(settings: &Settings, global: &GlobalArgs, args: &PushArgs, out
         hint_renames(&plan, out);
         return Err(strata::Error::DataLossRefused {
             count: losses.len(),
-            statements: losses.iter().map(|s| first_line(&s.sql)).collect::<Vec<_>>().join("; "),
+            statements: losses
+                .iter()
+                .map(|s| first_line(&s.sql))
+                .collect::<Vec<_>>()
+                .join("; "),
         });
     }
     let report = apply_push(&mut conn, &plan, out)?;
@@ -102,7 +127,7 @@ fn json_flow(
         "transactions": plan.transactions,
         "unmanaged": plan.unmanaged,
         "unmanaged_missing": plan.unmanaged_missing,
-        "possible_renames": plan.plan.possible_renames.iter().map(|r| r.flag()).collect::<Vec<_>>(),
+        "possible_renames": plan.plan.possible_renames.iter().map(strata_diff::PossibleRename::flag).collect::<Vec<_>>(),
         "desired_source": plan.desired_source,
     });
     let print = |out: &mut Output, value: &serde_json::Value| {
@@ -118,7 +143,11 @@ fn json_flow(
         print(out, &value);
         return Err(strata::Error::DataLossRefused {
             count: losses,
-            statements: plan.data_loss().map(|s| first_line(&s.sql)).collect::<Vec<_>>().join("; "),
+            statements: plan
+                .data_loss()
+                .map(|s| first_line(&s.sql))
+                .collect::<Vec<_>>()
+                .join("; "),
         });
     }
     let report = apply_push(conn, plan, out)?;
@@ -134,12 +163,21 @@ fn plural(n: usize) -> &'static str {
 
 fn first_line(sql: &str) -> String {
     let line = sql.lines().next().unwrap_or_default();
-    if sql.contains('\n') { format!("{} …", line.trim_end_matches(" (")) } else { line.to_owned() }
+    if sql.contains('\n') {
+        format!("{} …", line.trim_end_matches(" ("))
+    } else {
+        line.to_owned()
+    }
 }
 
 fn print_plan(plan: &PushPlan, out: &mut Output) {
     let title = out.paint(
-        &format!("Plan for {}: {} statement{}", plan.target, plan.statements.len(), plural(plan.statements.len())),
+        &format!(
+            "Plan for {}: {} statement{}",
+            plan.target,
+            plan.statements.len(),
+            plural(plan.statements.len())
+        ),
         Paint::Bold,
     );
     out.out(&title);
@@ -164,12 +202,13 @@ fn print_script(plan: &PushPlan, out: &mut Output) {
     for statement in &plan.statements {
         let mut text = String::new();
         for hazard in &statement.hazards {
-            text.push_str(&format!(
-                "-- {}[{}]: {}\n",
+            let _ = writeln!(
+                text,
+                "-- {}[{}]: {}",
                 hazard.severity.as_str(),
                 hazard.id.as_str(),
                 hazard.message
-            ));
+            );
         }
         text.push_str(&statement.sql);
         text.push(';');
@@ -186,7 +225,11 @@ fn report_unmanaged(plan: &PushPlan, out: &mut Output) {
         ));
     }
     if !plan.unmanaged_missing.is_empty() {
-        let names: Vec<String> = plan.unmanaged_missing.iter().map(ToString::to_string).collect();
+        let names: Vec<String> = plan
+            .unmanaged_missing
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         out.warning(&format!(
             "in the schema files but not managed by strata yet, so push does not create them: {}",
             names.join(", ")
@@ -197,10 +240,15 @@ fn report_unmanaged(plan: &PushPlan, out: &mut Output) {
 fn hint_renames(plan: &PushPlan, out: &mut Output) {
     for rename in &plan.plan.possible_renames {
         let what = match (&rename.column, &rename.from_table) {
-            (Some((old, new)), _) => format!("column {}.{old} disappears and {new} appears", rename.table),
+            (Some((old, new)), _) => {
+                format!("column {}.{old} disappears and {new} appears", rename.table)
+            }
             (None, Some(old)) => format!("table {old} disappears and {} appears", rename.table),
             (None, None) => continue,
         };
-        out.status(&format!("note: {what}; if it was renamed, pass --rename {}", rename.flag()));
+        out.status(&format!(
+            "note: {what}; if it was renamed, pass --rename {}",
+            rename.flag()
+        ));
     }
 }

@@ -51,35 +51,96 @@ pub struct EnumColumn {
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[allow(missing_docs)] // variants and fields are named for the SQL they become
 pub enum Change {
-    CreateSchema { schema: Schema },
-    DropSchema { name: Ident },
-    CreateExtension { extension: Extension },
-    AlterExtension { name: Ident, from_version: String, to_version: String },
-    DropExtension { name: Ident },
-    CreateEnum { enum_type: EnumType },
+    CreateSchema {
+        schema: Schema,
+    },
+    DropSchema {
+        name: Ident,
+    },
+    CreateExtension {
+        extension: Extension,
+    },
+    AlterExtension {
+        name: Ident,
+        from_version: String,
+        to_version: String,
+    },
+    DropExtension {
+        name: Ident,
+    },
+    CreateEnum {
+        enum_type: EnumType,
+    },
     /// `ALTER TYPE … ADD VALUE`; `before` names the label it goes in front
     /// of (none: at the end).
-    AddEnumValue { name: QualifiedName, value: String, before: Option<String> },
+    AddEnumValue {
+        name: QualifiedName,
+        value: String,
+        before: Option<String>,
+    },
     /// Values removed or reordered: the type is replaced and every column
     /// converted through `text`.
-    RebuildEnum { from: EnumType, to: EnumType, columns: Vec<EnumColumn> },
-    DropEnum { name: QualifiedName },
-    CreateSequence { sequence: Sequence },
+    RebuildEnum {
+        from: EnumType,
+        to: EnumType,
+        columns: Vec<EnumColumn>,
+    },
+    DropEnum {
+        name: QualifiedName,
+    },
+    CreateSequence {
+        sequence: Sequence,
+    },
     /// `unused`: the sequence never handed out a value, so it can restart
     /// at its new start.
-    AlterSequence { name: QualifiedName, from: SequenceOptions, to: SequenceOptions, unused: bool },
-    RenameSequence { from: QualifiedName, to: Ident },
-    SetSequenceOwner { name: QualifiedName, owned_by: Option<(QualifiedName, Ident)> },
-    DropSequence { name: QualifiedName },
+    AlterSequence {
+        name: QualifiedName,
+        from: SequenceOptions,
+        to: SequenceOptions,
+        unused: bool,
+    },
+    RenameSequence {
+        from: QualifiedName,
+        to: Ident,
+    },
+    SetSequenceOwner {
+        name: QualifiedName,
+        owned_by: Option<(QualifiedName, Ident)>,
+    },
+    DropSequence {
+        name: QualifiedName,
+    },
     /// `table` holds the constraints that are created inline.
-    CreateTable { table: Table },
-    RenameTable { from: QualifiedName, to: Ident },
-    SetLogged { table: QualifiedName, unlogged: bool },
-    DropTable { name: QualifiedName, rows_estimate: Option<i64> },
-    AddColumn { table: QualifiedName, column: Column },
-    RenameColumn { table: QualifiedName, from: Ident, to: Ident },
+    CreateTable {
+        table: Table,
+    },
+    RenameTable {
+        from: QualifiedName,
+        to: Ident,
+    },
+    SetLogged {
+        table: QualifiedName,
+        unlogged: bool,
+    },
+    DropTable {
+        name: QualifiedName,
+        rows_estimate: Option<i64>,
+    },
+    AddColumn {
+        table: QualifiedName,
+        column: Column,
+    },
+    RenameColumn {
+        table: QualifiedName,
+        from: Ident,
+        to: Ident,
+    },
     /// `generated`: the column holds computed values (nothing is lost).
-    DropColumn { table: QualifiedName, column: Ident, generated: bool },
+    DropColumn {
+        table: QualifiedName,
+        column: Ident,
+        generated: bool,
+    },
     /// A type or collation change. The default, when the column has one, is
     /// dropped before and set (to `default`) after in the same statement.
     AlterColumnType {
@@ -91,24 +152,78 @@ pub enum Change {
         had_default: bool,
         default: Option<String>,
     },
-    SetDefault { table: QualifiedName, column: Ident, default: String },
-    DropDefault { table: QualifiedName, column: Ident },
-    SetNotNull { table: QualifiedName, column: Ident },
-    DropNotNull { table: QualifiedName, column: Ident },
-    AddIdentity { table: QualifiedName, column: Ident, identity: Identity },
-    AlterIdentity { table: QualifiedName, column: Ident, from: Identity, to: Identity },
-    DropIdentity { table: QualifiedName, column: Ident, sequence: QualifiedName },
+    SetDefault {
+        table: QualifiedName,
+        column: Ident,
+        default: String,
+    },
+    DropDefault {
+        table: QualifiedName,
+        column: Ident,
+    },
+    SetNotNull {
+        table: QualifiedName,
+        column: Ident,
+    },
+    DropNotNull {
+        table: QualifiedName,
+        column: Ident,
+    },
+    AddIdentity {
+        table: QualifiedName,
+        column: Ident,
+        identity: Identity,
+    },
+    AlterIdentity {
+        table: QualifiedName,
+        column: Ident,
+        from: Identity,
+        to: Identity,
+    },
+    DropIdentity {
+        table: QualifiedName,
+        column: Ident,
+        sequence: QualifiedName,
+    },
     /// A generated column becomes an ordinary one, keeping its values.
-    DropExpression { table: QualifiedName, column: Ident },
-    AddConstraint { table: QualifiedName, constraint: Constraint },
-    RenameConstraint { table: QualifiedName, from: Ident, to: Ident },
+    DropExpression {
+        table: QualifiedName,
+        column: Ident,
+    },
+    AddConstraint {
+        table: QualifiedName,
+        constraint: Constraint,
+    },
+    RenameConstraint {
+        table: QualifiedName,
+        from: Ident,
+        to: Ident,
+    },
     /// Checks the rows of a constraint that was added `NOT VALID`.
-    ValidateConstraint { table: QualifiedName, name: Ident },
-    DropConstraint { table: QualifiedName, constraint: Constraint },
-    CreateIndex { table: QualifiedName, index: Index },
-    RenameIndex { from: QualifiedName, to: Ident },
-    DropIndex { name: QualifiedName, table: QualifiedName },
-    Comment { target: CommentTarget, comment: Option<String> },
+    ValidateConstraint {
+        table: QualifiedName,
+        name: Ident,
+    },
+    DropConstraint {
+        table: QualifiedName,
+        constraint: Constraint,
+    },
+    CreateIndex {
+        table: QualifiedName,
+        index: Index,
+    },
+    RenameIndex {
+        from: QualifiedName,
+        to: Ident,
+    },
+    DropIndex {
+        name: QualifiedName,
+        table: QualifiedName,
+    },
+    Comment {
+        target: CommentTarget,
+        comment: Option<String>,
+    },
 }
 
 /// What a `COMMENT ON` is about.
@@ -175,7 +290,11 @@ impl Change {
             Change::CreateEnum { .. } | Change::AddEnumValue { .. } => 3,
             Change::DropIndex { .. } => 4,
             Change::DropConstraint { constraint, .. } => {
-                if constraint.kind == ConstraintKind::ForeignKey { 4 } else { 5 }
+                if constraint.kind == ConstraintKind::ForeignKey {
+                    4
+                } else {
+                    5
+                }
             }
             Change::DropTable { .. } => 6,
             Change::RenameSequence { .. }
@@ -196,7 +315,11 @@ impl Change {
             | Change::DropIdentity { .. }
             | Change::DropExpression { .. } => 12,
             Change::AddConstraint { constraint, .. } => {
-                if constraint.kind == ConstraintKind::ForeignKey { 15 } else { 13 }
+                if constraint.kind == ConstraintKind::ForeignKey {
+                    15
+                } else {
+                    13
+                }
             }
             Change::CreateIndex { .. } => 14,
             Change::SetSequenceOwner { .. } | Change::ValidateConstraint { .. } => 16,
@@ -229,9 +352,12 @@ impl Change {
                 e.drops.push(Key::Type(to.name.clone()));
                 e.creates.push(Key::Type(to.name.clone()));
                 for c in columns {
-                    e.requires.push(Key::Column(c.table.clone(), c.column.clone()));
-                    e.drops.push(Key::Default(c.table.clone(), c.column.clone()));
-                    e.creates.push(Key::Default(c.table.clone(), c.column.clone()));
+                    e.requires
+                        .push(Key::Column(c.table.clone(), c.column.clone()));
+                    e.drops
+                        .push(Key::Default(c.table.clone(), c.column.clone()));
+                    e.creates
+                        .push(Key::Default(c.table.clone(), c.column.clone()));
                 }
             }
             Change::DropEnum { name } => e.drops.push(Key::Type(name.clone())),
@@ -256,8 +382,10 @@ impl Change {
                 e.creates.push(Key::Table(table.name.clone()));
                 for column in &table.columns {
                     column_requires(column, &mut e.requires);
-                    e.creates.push(Key::Column(table.name.clone(), column.name.clone()));
-                    e.creates.push(Key::Default(table.name.clone(), column.name.clone()));
+                    e.creates
+                        .push(Key::Column(table.name.clone(), column.name.clone()));
+                    e.creates
+                        .push(Key::Default(table.name.clone(), column.name.clone()));
                     if let Some(identity) = &column.identity {
                         e.creates.push(Key::Sequence(identity.sequence.clone()));
                     }
@@ -281,8 +409,10 @@ impl Change {
             Change::AddColumn { table, column } => {
                 e.requires.push(Key::Table(table.clone()));
                 column_requires(column, &mut e.requires);
-                e.creates.push(Key::Column(table.clone(), column.name.clone()));
-                e.creates.push(Key::Default(table.clone(), column.name.clone()));
+                e.creates
+                    .push(Key::Column(table.clone(), column.name.clone()));
+                e.creates
+                    .push(Key::Default(table.clone(), column.name.clone()));
                 if let Some(identity) = &column.identity {
                     e.creates.push(Key::Sequence(identity.sequence.clone()));
                 }
@@ -322,7 +452,11 @@ impl Change {
                     e.creates.push(Key::Default(table.clone(), column.clone()));
                 }
             }
-            Change::SetDefault { table, column, default } => {
+            Change::SetDefault {
+                table,
+                column,
+                default,
+            } => {
                 e.requires.push(Key::Column(table.clone(), column.clone()));
                 e.requires.extend(default_requires(default));
                 e.creates.push(Key::Default(table.clone(), column.clone()));
@@ -331,13 +465,21 @@ impl Change {
                 e.requires.push(Key::Column(table.clone(), column.clone()));
                 e.drops.push(Key::Default(table.clone(), column.clone()));
             }
-            Change::AddIdentity { table, column, identity } => {
+            Change::AddIdentity {
+                table,
+                column,
+                identity,
+            } => {
                 e.requires.push(Key::Table(table.clone()));
                 e.requires.push(Key::Column(table.clone(), column.clone()));
                 // Its sequence's name must be free (a serial's sequence goes first).
                 e.creates.push(Key::Sequence(identity.sequence.clone()));
             }
-            Change::DropIdentity { table, column, sequence } => {
+            Change::DropIdentity {
+                table,
+                column,
+                sequence,
+            } => {
                 e.requires.push(Key::Table(table.clone()));
                 e.requires.push(Key::Column(table.clone(), column.clone()));
                 e.drops.push(Key::Sequence(sequence.clone()));
@@ -362,13 +504,16 @@ impl Change {
             }
             Change::ValidateConstraint { table, name } => {
                 e.requires.push(Key::Table(table.clone()));
-                e.requires.push(Key::Constraint(table.clone(), name.clone()));
+                e.requires
+                    .push(Key::Constraint(table.clone(), name.clone()));
             }
             Change::DropConstraint { table, constraint } => {
                 e.requires.push(Key::Table(table.clone()));
-                e.drops.push(Key::Constraint(table.clone(), constraint.name.clone()));
+                e.drops
+                    .push(Key::Constraint(table.clone(), constraint.name.clone()));
                 if has_index(constraint.kind) {
-                    e.drops.push(Key::Index(table.with_name(constraint.name.clone())));
+                    e.drops
+                        .push(Key::Index(table.with_name(constraint.name.clone())));
                 }
             }
             Change::CreateIndex { table, index } => {
@@ -376,7 +521,8 @@ impl Change {
                 for column in &index.columns {
                     e.requires.push(Key::Column(table.clone(), column.clone()));
                 }
-                e.creates.push(Key::Index(table.with_name(index.name.clone())));
+                e.creates
+                    .push(Key::Index(table.with_name(index.name.clone())));
             }
             Change::RenameIndex { from, to } => {
                 e.drops.push(Key::Index(from.clone()));
@@ -388,8 +534,12 @@ impl Change {
                 CommentTarget::Type { name } => Key::Type(name.clone()),
                 CommentTarget::Sequence { name } => Key::Sequence(name.clone()),
                 CommentTarget::Table { name } => Key::Table(name.clone()),
-                CommentTarget::Column { table, column } => Key::Column(table.clone(), column.clone()),
-                CommentTarget::Constraint { table, name } => Key::Constraint(table.clone(), name.clone()),
+                CommentTarget::Column { table, column } => {
+                    Key::Column(table.clone(), column.clone())
+                }
+                CommentTarget::Constraint { table, name } => {
+                    Key::Constraint(table.clone(), name.clone())
+                }
                 CommentTarget::Index { name } => Key::Index(name.clone()),
             }),
         }
@@ -415,7 +565,10 @@ fn column_requires(column: &Column, out: &mut Vec<Key>) {
 
 /// The sequences a default reads (`nextval('public.users_id_seq'::regclass)`).
 pub(crate) fn default_requires(default: &str) -> Vec<Key> {
-    sequences_in(default).into_iter().map(Key::Sequence).collect()
+    sequences_in(default)
+        .into_iter()
+        .map(Key::Sequence)
+        .collect()
 }
 
 /// Sequence names inside `'…'::regclass` literals of an expression.
@@ -475,7 +628,8 @@ pub(crate) fn referenced_key(catalog: &Catalog, references: &References) -> Opti
             && columns.iter().all(|c| references.columns.contains(c))
     };
     if let Some(constraint) = table.constraints.iter().find(|c| {
-        matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique) && same_columns(&c.columns)
+        matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique)
+            && same_columns(&c.columns)
     }) {
         return Some(Key::Constraint(table.name.clone(), constraint.name.clone()));
     }

@@ -3,9 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use strata_model::{
-    Catalog, Column, Constraint, EnumType, Ident, Index, QualifiedName, Table,
-};
+use strata_model::{Catalog, Column, Constraint, EnumType, Ident, Index, QualifiedName, Table};
 
 use crate::change::{Change, CommentTarget, EnumColumn, has_index};
 use crate::renames::rename_sequence;
@@ -59,7 +57,11 @@ impl<'a> Comparer<'a> {
                             comment: None,
                         },
                     });
-                    self.comment(CommentTarget::Schema { name: name.clone() }, None, schema.comment.as_ref());
+                    self.comment(
+                        CommentTarget::Schema { name: name.clone() },
+                        None,
+                        schema.comment.as_ref(),
+                    );
                 }
                 Some(old) => self.comment(
                     CommentTarget::Schema { name: name.clone() },
@@ -81,17 +83,20 @@ impl<'a> Comparer<'a> {
                 None => self.changes.push(Change::CreateExtension {
                     extension: extension.clone(),
                 }),
-                Some(old) if old.version != extension.version => self.changes.push(Change::AlterExtension {
-                    name: name.clone(),
-                    from_version: old.version.clone(),
-                    to_version: extension.version.clone(),
-                }),
+                Some(old) if old.version != extension.version => {
+                    self.changes.push(Change::AlterExtension {
+                        name: name.clone(),
+                        from_version: old.version.clone(),
+                        to_version: extension.version.clone(),
+                    })
+                }
                 Some(_) => {}
             }
         }
         for name in self.from.extensions.keys() {
             if !self.to.extensions.contains_key(name) {
-                self.changes.push(Change::DropExtension { name: name.clone() });
+                self.changes
+                    .push(Change::DropExtension { name: name.clone() });
             }
         }
     }
@@ -115,7 +120,10 @@ impl<'a> Comparer<'a> {
                         if old.values.contains(value) {
                             continue;
                         }
-                        let before = new.values[i + 1..].iter().find(|v| old.values.contains(v)).cloned();
+                        let before = new.values[i + 1..]
+                            .iter()
+                            .find(|v| old.values.contains(v))
+                            .cloned();
                         self.changes.push(Change::AddEnumValue {
                             name: name.clone(),
                             value: value.clone(),
@@ -151,7 +159,8 @@ impl<'a> Comparer<'a> {
                     && previous.generated.is_none()
                     && column.generated.is_none()
                 {
-                    self.defaults_handled.insert((table.name.clone(), column.name.clone()));
+                    self.defaults_handled
+                        .insert((table.name.clone(), column.name.clone()));
                     columns.push(EnumColumn {
                         table: table.name.clone(),
                         column: column.name.clone(),
@@ -215,10 +224,14 @@ impl<'a> Comparer<'a> {
             }
             // A sequence owned by a column that goes away goes with it.
             let goes_with_owner = old.owned_by.as_ref().is_some_and(|(table, column)| {
-                self.to.tables.get(table).is_none_or(|t| t.column(column).is_none())
+                self.to
+                    .tables
+                    .get(table)
+                    .is_none_or(|t| t.column(column).is_none())
             });
             if !goes_with_owner {
-                self.changes.push(Change::DropSequence { name: name.clone() });
+                self.changes
+                    .push(Change::DropSequence { name: name.clone() });
             }
         }
     }
@@ -280,7 +293,8 @@ impl<'a> Comparer<'a> {
                     table: name.clone(),
                     column: column.name.clone(),
                 },
-                old.and_then(|t| t.column(&column.name)).and_then(|c| c.comment.as_ref()),
+                old.and_then(|t| t.column(&column.name))
+                    .and_then(|c| c.comment.as_ref()),
                 column.comment.as_ref(),
             );
         }
@@ -290,7 +304,8 @@ impl<'a> Comparer<'a> {
                     table: name.clone(),
                     name: constraint.name.clone(),
                 },
-                old.and_then(|t| t.constraint(&constraint.name)).and_then(|c| c.comment.as_ref()),
+                old.and_then(|t| t.constraint(&constraint.name))
+                    .and_then(|c| c.comment.as_ref()),
                 constraint.comment.as_ref(),
             );
         }
@@ -352,38 +367,56 @@ impl<'a> Comparer<'a> {
         let column = &new.name;
         let push = |changes: &mut Vec<Change>, change| changes.push(change);
         if new.generated.is_some() && old.generated != new.generated {
-            push(&mut self.changes, Change::DropColumn {
-                table: table.clone(),
-                column: column.clone(),
-                generated: old.generated.is_some(),
-            });
-            push(&mut self.changes, Change::AddColumn {
-                table: table.clone(),
-                column: Column {
-                    comment: None,
-                    ..new.clone()
+            push(
+                &mut self.changes,
+                Change::DropColumn {
+                    table: table.clone(),
+                    column: column.clone(),
+                    generated: old.generated.is_some(),
                 },
-            });
+            );
+            push(
+                &mut self.changes,
+                Change::AddColumn {
+                    table: table.clone(),
+                    column: Column {
+                        comment: None,
+                        ..new.clone()
+                    },
+                },
+            );
             return true;
         }
         if old.generated.is_some() && new.generated.is_none() {
-            push(&mut self.changes, Change::DropExpression {
-                table: table.clone(),
-                column: column.clone(),
-            });
+            push(
+                &mut self.changes,
+                Change::DropExpression {
+                    table: table.clone(),
+                    column: column.clone(),
+                },
+            );
         }
-        let handled = self.defaults_handled.contains(&(table.clone(), column.clone()));
+        let handled = self
+            .defaults_handled
+            .contains(&(table.clone(), column.clone()));
         let mut default_done = handled;
         if old.data_type != new.data_type || old.collation != new.collation {
-            push(&mut self.changes, Change::AlterColumnType {
-                table: table.clone(),
-                column: column.clone(),
-                from_type: old.data_type.clone(),
-                to_type: new.data_type.clone(),
-                collation: new.collation.clone(),
-                had_default: old.default.is_some() && !handled,
-                default: if handled || new.identity.is_some() { None } else { new.default.clone() },
-            });
+            push(
+                &mut self.changes,
+                Change::AlterColumnType {
+                    table: table.clone(),
+                    column: column.clone(),
+                    from_type: old.data_type.clone(),
+                    to_type: new.data_type.clone(),
+                    collation: new.collation.clone(),
+                    had_default: old.default.is_some() && !handled,
+                    default: if handled || new.identity.is_some() {
+                        None
+                    } else {
+                        new.default.clone()
+                    },
+                },
+            );
             default_done = true;
         }
         let mut not_null_done = false;
@@ -391,59 +424,83 @@ impl<'a> Comparer<'a> {
             (None, Some(identity)) => {
                 // An identity column must be NOT NULL first.
                 if !old.not_null {
-                    push(&mut self.changes, Change::SetNotNull {
-                        table: table.clone(),
-                        column: column.clone(),
-                    });
+                    push(
+                        &mut self.changes,
+                        Change::SetNotNull {
+                            table: table.clone(),
+                            column: column.clone(),
+                        },
+                    );
                     not_null_done = true;
                 }
                 if old.default.is_some() && !default_done {
-                    push(&mut self.changes, Change::DropDefault {
+                    push(
+                        &mut self.changes,
+                        Change::DropDefault {
+                            table: table.clone(),
+                            column: column.clone(),
+                        },
+                    );
+                }
+                push(
+                    &mut self.changes,
+                    Change::AddIdentity {
                         table: table.clone(),
                         column: column.clone(),
-                    });
-                }
-                push(&mut self.changes, Change::AddIdentity {
-                    table: table.clone(),
-                    column: column.clone(),
-                    identity: identity.clone(),
-                });
+                        identity: identity.clone(),
+                    },
+                );
                 default_done = true;
             }
-            (Some(identity), None) => push(&mut self.changes, Change::DropIdentity {
-                table: table.clone(),
-                column: column.clone(),
-                sequence: identity.sequence.clone(),
-            }),
+            (Some(identity), None) => push(
+                &mut self.changes,
+                Change::DropIdentity {
+                    table: table.clone(),
+                    column: column.clone(),
+                    sequence: identity.sequence.clone(),
+                },
+            ),
             (Some(a), Some(b)) if !a.same_definition(b) => {
                 if a.sequence != b.sequence {
-                    push(&mut self.changes, Change::RenameSequence {
-                        from: a.sequence.clone(),
-                        to: b.sequence.name.clone(),
-                    });
+                    push(
+                        &mut self.changes,
+                        Change::RenameSequence {
+                            from: a.sequence.clone(),
+                            to: b.sequence.name.clone(),
+                        },
+                    );
                 }
                 if a.kind != b.kind || a.options != b.options {
-                    push(&mut self.changes, Change::AlterIdentity {
-                        table: table.clone(),
-                        column: column.clone(),
-                        from: a.clone(),
-                        to: b.clone(),
-                    });
+                    push(
+                        &mut self.changes,
+                        Change::AlterIdentity {
+                            table: table.clone(),
+                            column: column.clone(),
+                            from: a.clone(),
+                            to: b.clone(),
+                        },
+                    );
                 }
             }
             _ => {}
         }
         if !default_done && old.default != new.default {
             match &new.default {
-                Some(default) => push(&mut self.changes, Change::SetDefault {
-                    table: table.clone(),
-                    column: column.clone(),
-                    default: default.clone(),
-                }),
-                None => push(&mut self.changes, Change::DropDefault {
-                    table: table.clone(),
-                    column: column.clone(),
-                }),
+                Some(default) => push(
+                    &mut self.changes,
+                    Change::SetDefault {
+                        table: table.clone(),
+                        column: column.clone(),
+                        default: default.clone(),
+                    },
+                ),
+                None => push(
+                    &mut self.changes,
+                    Change::DropDefault {
+                        table: table.clone(),
+                        column: column.clone(),
+                    },
+                ),
             }
         }
         if old.not_null != new.not_null && !not_null_done {
@@ -469,8 +526,12 @@ impl<'a> Comparer<'a> {
         let name = &new.name;
         let touches = |c: &Constraint| c.columns.iter().any(|col| recreated.contains(col));
         let (unmatched_old, unmatched_new) = pair_unmatched(
-            old.constraints.iter().filter(|c| new.constraint(&c.name).is_none()),
-            new.constraints.iter().filter(|c| old.constraint(&c.name).is_none()),
+            old.constraints
+                .iter()
+                .filter(|c| new.constraint(&c.name).is_none()),
+            new.constraints
+                .iter()
+                .filter(|c| old.constraint(&c.name).is_none()),
             same_constraint,
         );
         for (before, after) in &unmatched_new.renamed {
@@ -503,7 +564,10 @@ impl<'a> Comparer<'a> {
                     });
                     self.add_constraint(name, constraint);
                 }
-                None if unmatched_new.renamed.iter().any(|(_, a)| a.name == constraint.name) => {}
+                None if unmatched_new
+                    .renamed
+                    .iter()
+                    .any(|(_, a)| a.name == constraint.name) => {}
                 None => self.add_constraint(name, constraint),
             }
         }
@@ -559,7 +623,10 @@ impl<'a> Comparer<'a> {
                     });
                     self.changes.push(create);
                 }
-                None if unmatched_new.renamed.iter().any(|(_, a)| a.name == index.name) => {}
+                None if unmatched_new
+                    .renamed
+                    .iter()
+                    .any(|(_, a)| a.name == index.name) => {}
                 None => self.changes.push(create),
             }
         }
@@ -572,9 +639,12 @@ impl<'a> Comparer<'a> {
             .changes
             .iter()
             .flat_map(|change| match change {
-                Change::DropConstraint { table, constraint } if has_index(constraint.kind) => vec![
-                    crate::change::Key::Constraint(table.clone(), constraint.name.clone()),
-                ],
+                Change::DropConstraint { table, constraint } if has_index(constraint.kind) => {
+                    vec![crate::change::Key::Constraint(
+                        table.clone(),
+                        constraint.name.clone(),
+                    )]
+                }
                 Change::DropIndex { name, .. } => vec![crate::change::Key::Index(name.clone())],
                 _ => Vec::new(),
             })
@@ -586,7 +656,9 @@ impl<'a> Comparer<'a> {
             .changes
             .iter()
             .filter_map(|change| match change {
-                Change::DropConstraint { table, constraint } => Some((table.clone(), constraint.name.clone())),
+                Change::DropConstraint { table, constraint } => {
+                    Some((table.clone(), constraint.name.clone()))
+                }
                 _ => None,
             })
             .collect();

@@ -40,7 +40,9 @@ pub enum DiffError {
     #[error("invalid rename `{text}`: {reason}")]
     #[diagnostic(
         code(strata::diff::invalid_rename),
-        help("use --rename OLD_TABLE=NEW_TABLE or --rename TABLE.OLD_COLUMN=NEW_COLUMN, with the names as they are in the database and the schema files")
+        help(
+            "use --rename OLD_TABLE=NEW_TABLE or --rename TABLE.OLD_COLUMN=NEW_COLUMN, with the names as they are in the database and the schema files"
+        )
     )]
     InvalidRename {
         /// The argument as given.

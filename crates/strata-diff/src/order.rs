@@ -18,7 +18,11 @@ use strata_model::{Catalog, ConstraintKind, Ident, QualifiedName};
 use crate::DiffError;
 use crate::change::{Change, Edges, Key, has_index, referenced_key, sequences_in};
 
-pub(crate) fn order(mut changes: Vec<Change>, from: &Catalog, to: &Catalog) -> Result<Vec<Change>, DiffError> {
+pub(crate) fn order(
+    mut changes: Vec<Change>,
+    from: &Catalog,
+    to: &Catalog,
+) -> Result<Vec<Change>, DiffError> {
     let dependents = dependents(from);
     // Keys a `DropTable` no longer drops because a separate change does.
     let mut excluded: HashMap<QualifiedName, BTreeSet<Key>> = HashMap::new();
@@ -57,7 +61,11 @@ pub(crate) fn order(mut changes: Vec<Change>, from: &Catalog, to: &Catalog) -> R
 
 /// Kahn's algorithm with (rank, position) as the priority. On a cycle,
 /// returns the changes that could not be placed.
-fn sort(changes: &[Change], edges: &[Edges], dependents: &HashMap<Key, Vec<Key>>) -> Result<Vec<usize>, Vec<usize>> {
+fn sort(
+    changes: &[Change],
+    edges: &[Edges],
+    dependents: &HashMap<Key, Vec<Key>>,
+) -> Result<Vec<usize>, Vec<usize>> {
     let n = changes.len();
     let mut creators: HashMap<&Key, Vec<usize>> = HashMap::new();
     let mut droppers: HashMap<&Key, Vec<usize>> = HashMap::new();
@@ -141,9 +149,9 @@ fn break_cycle(
                 let (moved, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut table.constraints)
                     .into_iter()
                     .partition(|c| {
-                        c.references
-                            .as_ref()
-                            .is_some_and(|r| r.table != table.name && stuck_tables.contains(&r.table))
+                        c.references.as_ref().is_some_and(|r| {
+                            r.table != table.name && stuck_tables.contains(&r.table)
+                        })
                     });
                 table.constraints = kept;
                 if moved.is_empty() {
@@ -165,10 +173,9 @@ fn break_cycle(
                     .constraints
                     .iter()
                     .filter(|c| {
-                        c.references
-                            .as_ref()
-                            .is_some_and(|r| r.table != table.name && stuck_tables.contains(&r.table))
-                            && !skip.contains(&Key::Constraint(table.name.clone(), c.name.clone()))
+                        c.references.as_ref().is_some_and(|r| {
+                            r.table != table.name && stuck_tables.contains(&r.table)
+                        }) && !skip.contains(&Key::Constraint(table.name.clone(), c.name.clone()))
                     })
                     .cloned()
                     .collect();
@@ -221,7 +228,10 @@ fn dependents(catalog: &Catalog) -> HashMap<Key, Vec<Key>> {
         add(Key::Schema(name.schema.clone()), Key::Type(name.clone()));
     }
     for sequence in catalog.sequences.values() {
-        add(Key::Schema(sequence.name.schema.clone()), Key::Sequence(sequence.name.clone()));
+        add(
+            Key::Schema(sequence.name.schema.clone()),
+            Key::Sequence(sequence.name.clone()),
+        );
     }
     for table in catalog.tables.values() {
         let t = &table.name;
@@ -232,10 +242,16 @@ fn dependents(catalog: &Catalog) -> HashMap<Key, Vec<Key>> {
             add(column(&c.name), Key::Default(t.clone(), c.name.clone()));
             if let Some(type_ref) = &c.type_ref {
                 add(Key::Type(type_ref.clone()), column(&c.name));
-                add(Key::Type(type_ref.clone()), Key::Default(t.clone(), c.name.clone()));
+                add(
+                    Key::Type(type_ref.clone()),
+                    Key::Default(t.clone(), c.name.clone()),
+                );
             }
             for sequence in c.default.as_deref().map(sequences_in).unwrap_or_default() {
-                add(Key::Sequence(sequence), Key::Default(t.clone(), c.name.clone()));
+                add(
+                    Key::Sequence(sequence),
+                    Key::Default(t.clone(), c.name.clone()),
+                );
             }
         }
         for constraint in &table.constraints {
@@ -244,11 +260,17 @@ fn dependents(catalog: &Catalog) -> HashMap<Key, Vec<Key>> {
                 add(column(c), key.clone());
             }
             if has_index(constraint.kind) {
-                add(key.clone(), Key::Index(t.with_name(constraint.name.clone())));
+                add(
+                    key.clone(),
+                    Key::Index(t.with_name(constraint.name.clone())),
+                );
             }
             if let Some(references) = &constraint.references {
                 for c in &references.columns {
-                    add(Key::Column(references.table.clone(), c.clone()), key.clone());
+                    add(
+                        Key::Column(references.table.clone(), c.clone()),
+                        key.clone(),
+                    );
                 }
                 if let Some(referenced) = referenced_key(catalog, references) {
                     add(referenced, key.clone());
@@ -274,7 +296,11 @@ fn describe(change: &Change) -> String {
             format!("add constraint `{}` on `{table}`", constraint.name)
         }
         Change::DropConstraint { table, constraint } => {
-            let kind = if constraint.kind == ConstraintKind::ForeignKey { "foreign key" } else { "constraint" };
+            let kind = if constraint.kind == ConstraintKind::ForeignKey {
+                "foreign key"
+            } else {
+                "constraint"
+            };
             format!("drop {kind} `{}` on `{table}`", constraint.name)
         }
         other => format!("{other:?}"),

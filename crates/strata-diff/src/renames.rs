@@ -54,7 +54,9 @@ impl RenameRequest {
         let from = split_dotted(left.trim()).ok_or_else(|| invalid("the old name is malformed"))?;
         let to = split_dotted(right.trim()).ok_or_else(|| invalid("the new name is malformed"))?;
         if from.is_empty() || from.len() > 3 {
-            return Err(invalid("expected TABLE=NEW, SCHEMA.TABLE=NEW or TABLE.COLUMN=NEW"));
+            return Err(invalid(
+                "expected TABLE=NEW, SCHEMA.TABLE=NEW or TABLE.COLUMN=NEW",
+            ));
         }
         let [to] = <[String; 1]>::try_from(to)
             .map_err(|_| invalid("the new name is a bare name, without a table or schema"))?;
@@ -69,7 +71,10 @@ impl RenameRequest {
     /// A request from an `@renamed from=` annotation.
     pub fn annotation(from: Vec<String>, to: String, file: &str, line: usize) -> RenameRequest {
         RenameRequest {
-            text: format!("@renamed from={} at {file}:{line}", from.last().map_or("", String::as_str)),
+            text: format!(
+                "@renamed from={} at {file}:{line}",
+                from.last().map_or("", String::as_str)
+            ),
             from,
             to,
             origin: RenameOrigin::Annotation {
@@ -142,11 +147,20 @@ pub trait RenameResolver {
 pub struct NoRenames;
 
 impl RenameResolver for NoRenames {
-    fn table(&mut self, _: &QualifiedName, _: &[QualifiedName]) -> Result<Option<QualifiedName>, DiffError> {
+    fn table(
+        &mut self,
+        _: &QualifiedName,
+        _: &[QualifiedName],
+    ) -> Result<Option<QualifiedName>, DiffError> {
         Ok(None)
     }
 
-    fn column(&mut self, _: &QualifiedName, _: &Ident, _: &[Ident]) -> Result<Option<Ident>, DiffError> {
+    fn column(
+        &mut self,
+        _: &QualifiedName,
+        _: &Ident,
+        _: &[Ident],
+    ) -> Result<Option<Ident>, DiffError> {
         Ok(None)
     }
 }
@@ -203,17 +217,19 @@ pub(crate) fn decide(
     let mut column_requests = Vec::new();
     for request in requests {
         match interpret(from, to, request)? {
-            Some(Interpreted::Table(old, new)) => {
-                if !decided.tables.iter().any(|(o, n)| o == &old || n == &new) {
-                    decided.tables.push((old, new));
-                }
+            Some(Interpreted::Table(old, new))
+                if !decided.tables.iter().any(|(o, n)| o == &old || n == &new) =>
+            {
+                decided.tables.push((old, new));
             }
-            Some(Interpreted::Column(table, old, new)) => {
-                if !column_requests.iter().any(|(t, o, n, _)| t == &table && (o == &old || n == &new)) {
-                    column_requests.push((table, old, new, request));
-                }
+            Some(Interpreted::Column(table, old, new))
+                if !column_requests
+                    .iter()
+                    .any(|(t, o, n, _)| t == &table && (o == &old || n == &new)) =>
+            {
+                column_requests.push((table, old, new, request));
             }
-            None => {}
+            Some(_) | None => {}
         }
     }
 
@@ -234,7 +250,11 @@ pub(crate) fn decide(
         .cloned()
         .collect();
     for new in &added {
-        let candidates: Vec<_> = dropped.iter().filter(|o| o.schema == new.schema).cloned().collect();
+        let candidates: Vec<_> = dropped
+            .iter()
+            .filter(|o| o.schema == new.schema)
+            .cloned()
+            .collect();
         if candidates.is_empty() {
             continue;
         }
@@ -249,11 +269,13 @@ pub(crate) fn decide(
                     reason: format!("`{old}` is not a table that disappears"),
                 });
             }
-            None => decided.possible.extend(candidates.iter().map(|old| PossibleRename {
-                table: new.clone(),
-                column: None,
-                from_table: Some(old.clone()),
-            })),
+            None => decided
+                .possible
+                .extend(candidates.iter().map(|old| PossibleRename {
+                    table: new.clone(),
+                    column: None,
+                    from_table: Some(old.clone()),
+                })),
         }
     }
 
@@ -272,11 +294,15 @@ pub(crate) fn decide(
             .find(|(_, n)| n == &table)
             .map_or_else(|| table.clone(), |(o, _)| o.clone());
         let lenient = matches!(request.origin, RenameOrigin::Annotation { .. });
-        let gone = from.tables.get(&old_table).is_none_or(|t| t.column(&old).is_none());
+        let gone = from
+            .tables
+            .get(&old_table)
+            .is_none_or(|t| t.column(&old).is_none());
         if lenient && gone {
             continue;
         }
-        let (Some(before), Some(after)) = (from.tables.get(&old_table), to.tables.get(&table)) else {
+        let (Some(before), Some(after)) = (from.tables.get(&old_table), to.tables.get(&table))
+        else {
             return Err(DiffError::InvalidRename {
                 text: request.text.clone(),
                 reason: format!("table `{table}` is not in both the database and the schema files"),
@@ -307,15 +333,24 @@ pub(crate) fn decide(
         let Some(after) = to.tables.get(&name) else {
             continue;
         };
-        let asked: Vec<_> = decided.columns.iter().filter(|(t, _, _)| t == &name).cloned().collect();
+        let asked: Vec<_> = decided
+            .columns
+            .iter()
+            .filter(|(t, _, _)| t == &name)
+            .cloned()
+            .collect();
         let mut dropped: Vec<Ident> = before
             .columns
             .iter()
-            .filter(|c| after.column(&c.name).is_none() && !asked.iter().any(|(_, o, _)| o == &c.name))
+            .filter(|c| {
+                after.column(&c.name).is_none() && !asked.iter().any(|(_, o, _)| o == &c.name)
+            })
             .map(|c| c.name.clone())
             .collect();
         for column in &after.columns {
-            if before.column(&column.name).is_some() || asked.iter().any(|(_, _, n)| n == &column.name) {
+            if before.column(&column.name).is_some()
+                || asked.iter().any(|(_, _, n)| n == &column.name)
+            {
                 continue;
             }
             if dropped.is_empty() {
@@ -324,7 +359,9 @@ pub(crate) fn decide(
             match resolver.column(&name, &column.name, &dropped)? {
                 Some(old) if dropped.contains(&old) => {
                     dropped.retain(|d| d != &old);
-                    decided.columns.push((name.clone(), old, column.name.clone()));
+                    decided
+                        .columns
+                        .push((name.clone(), old, column.name.clone()));
                 }
                 Some(old) => {
                     return Err(DiffError::InvalidRename {
@@ -332,11 +369,13 @@ pub(crate) fn decide(
                         reason: format!("`{old}` is not a column that disappears"),
                     });
                 }
-                None => decided.possible.extend(dropped.iter().map(|old| PossibleRename {
-                    table: name.clone(),
-                    column: Some((old.clone(), column.name.clone())),
-                    from_table: None,
-                })),
+                None => decided
+                    .possible
+                    .extend(dropped.iter().map(|old| PossibleRename {
+                        table: name.clone(),
+                        column: Some((old.clone(), column.name.clone())),
+                        from_table: None,
+                    })),
             }
         }
     }
@@ -348,7 +387,11 @@ enum Interpreted {
     Column(QualifiedName, Ident, Ident),
 }
 
-fn interpret(from: &Catalog, to: &Catalog, request: &RenameRequest) -> Result<Option<Interpreted>, DiffError> {
+fn interpret(
+    from: &Catalog,
+    to: &Catalog,
+    request: &RenameRequest,
+) -> Result<Option<Interpreted>, DiffError> {
     let lenient = matches!(request.origin, RenameOrigin::Annotation { .. });
     let error = |reason: String| DiffError::InvalidRename {
         text: request.text.clone(),
@@ -371,7 +414,9 @@ fn interpret(from: &Catalog, to: &Catalog, request: &RenameRequest) -> Result<Op
         match matches.len() {
             1 => Ok(matches.into_iter().next().expect("one match")),
             0 => Err(error(format!("there is no table `{name}`"))),
-            _ => Err(error(format!("`{name}` is ambiguous: qualify it with its schema"))),
+            _ => Err(error(format!(
+                "`{name}` is ambiguous: qualify it with its schema"
+            ))),
         }
     };
     let table_rename = |old: QualifiedName| -> Result<Option<Interpreted>, DiffError> {
@@ -383,7 +428,9 @@ fn interpret(from: &Catalog, to: &Catalog, request: &RenameRequest) -> Result<Op
             return Err(error(format!("the database has no table `{old}`")));
         }
         if to.tables.contains_key(&old) {
-            return Err(error(format!("`{old}` is still in the schema files, so it is not renamed")));
+            return Err(error(format!(
+                "`{old}` is still in the schema files, so it is not renamed"
+            )));
         }
         if !to.tables.contains_key(&new) {
             return Err(error(format!("the schema files have no table `{new}`")));
@@ -405,7 +452,11 @@ fn interpret(from: &Catalog, to: &Catalog, request: &RenameRequest) -> Result<Op
                 table_rename(as_table)
             } else {
                 match find_table(a) {
-                    Ok(table) => Ok(Some(Interpreted::Column(table, Ident::from(b.as_str()), Ident::from(request.to.as_str())))),
+                    Ok(table) => Ok(Some(Interpreted::Column(
+                        table,
+                        Ident::from(b.as_str()),
+                        Ident::from(request.to.as_str()),
+                    ))),
                     Err(_) if lenient => Ok(None),
                     Err(e) => Err(e),
                 }
@@ -455,7 +506,12 @@ pub(crate) fn rename_table(catalog: &mut Catalog, old: &QualifiedName, new: &Qua
     }
 }
 
-pub(crate) fn rename_column(catalog: &mut Catalog, table_name: &QualifiedName, old: &Ident, new: &Ident) {
+pub(crate) fn rename_column(
+    catalog: &mut Catalog,
+    table_name: &QualifiedName,
+    old: &Ident,
+    new: &Ident,
+) {
     let map = [(old.as_str(), new.as_str())];
     if let Some(table) = catalog.tables.get_mut(table_name) {
         for column in &mut table.columns {

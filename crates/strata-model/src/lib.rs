@@ -61,7 +61,8 @@ impl Catalog {
     /// (extensions by the schema they are installed in).
     pub fn retain_schemas(&mut self, keep: impl Fn(&str) -> bool) {
         self.schemas.retain(|name, _| keep(name));
-        self.extensions.retain(|_, extension| keep(&extension.schema));
+        self.extensions
+            .retain(|_, extension| keep(&extension.schema));
         self.enums.retain(|name, _| keep(&name.schema));
         self.sequences.retain(|name, _| keep(&name.schema));
         self.tables.retain(|name, _| keep(&name.schema));

@@ -35,7 +35,10 @@ named! {
 pub(crate) mod map {
     use super::{BTreeMap, Deserialize, Deserializer, Named, Serialize, Serializer};
 
-    pub(crate) fn serialize<S, T>(map: &BTreeMap<T::Key, T>, serializer: S) -> Result<S::Ok, S::Error>
+    pub(crate) fn serialize<S, T>(
+        map: &BTreeMap<T::Key, T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>
     where
         S: Serializer,
         T: Named + Serialize,

@@ -1,4 +1,6 @@
 //! Times introspection of a database: `cargo run --example introspect -- URL [N]`.
+#![allow(clippy::print_stdout)] // an example prints its result
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let info = strata_postgres::ConnInfo::parse_url(&args[1]).expect("url");
@@ -12,5 +14,10 @@ fn main() {
         assert!(catalog.tables.len() < usize::MAX);
     }
     times.sort();
-    println!("median {:?} min {:?} max {:?}", times[n / 2], times[0], times[n - 1]);
+    println!(
+        "median {:?} min {:?} max {:?}",
+        times[n / 2],
+        times[0],
+        times[n - 1]
+    );
 }

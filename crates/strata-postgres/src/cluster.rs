@@ -22,12 +22,19 @@ pub enum ClusterError {
     #[error("PostgreSQL server binaries (initdb, postgres) were not found")]
     #[diagnostic(
         code(strata::cluster::no_binaries),
-        help("install them (Debian/Ubuntu: `apt install postgresql`; macOS: `brew install postgresql`), put their directory on PATH, or set STRATA_PG_BINDIR; or configure `shadow_database_url`")
+        help(
+            "install them (Debian/Ubuntu: `apt install postgresql`; macOS: `brew install postgresql`), put their directory on PATH, or set STRATA_PG_BINDIR; or configure `shadow_database_url`"
+        )
     )]
     NoBinaries,
     /// Running as root, and there is no `postgres` user to run the server as.
-    #[error("running as root, and there is no `postgres` user to run the server as (PostgreSQL refuses to run as root)")]
-    #[diagnostic(code(strata::cluster::root), help("create the user (`useradd --system postgres`) or run strata as an ordinary user"))]
+    #[error(
+        "running as root, and there is no `postgres` user to run the server as (PostgreSQL refuses to run as root)"
+    )]
+    #[diagnostic(
+        code(strata::cluster::root),
+        help("create the user (`useradd --system postgres`) or run strata as an ordinary user")
+    )]
     NoPostgresUser,
     /// A command failed.
     #[error("`{command}` failed: {output}")]
@@ -63,7 +70,11 @@ pub enum ClusterError {
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ClusterError {
     let path = path.to_owned();
-    move |source| ClusterError::Io { action, path, source }
+    move |source| ClusterError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 /// The installed server binaries.
@@ -102,7 +113,12 @@ impl Binaries {
             }
         }
         let mut versioned: Vec<(u32, PathBuf)> = Vec::new();
-        for root in ["/usr/lib/postgresql", "/usr/pgsql", "/opt/homebrew/opt", "/usr/local/opt"] {
+        for root in [
+            "/usr/lib/postgresql",
+            "/usr/pgsql",
+            "/opt/homebrew/opt",
+            "/usr/local/opt",
+        ] {
             if let Ok(entries) = fs::read_dir(root) {
                 for entry in entries.flatten() {
                     let name = entry.file_name().to_string_lossy().into_owned();
@@ -113,7 +129,7 @@ impl Binaries {
                 }
             }
         }
-        versioned.sort_by(|a, b| b.0.cmp(&a.0));
+        versioned.sort_by_key(|v| std::cmp::Reverse(v.0));
         candidates.extend(versioned.into_iter().map(|(_, p)| p));
         candidates.push(PathBuf::from("/usr/local/pgsql/bin"));
         for dir in candidates {
@@ -127,7 +143,11 @@ impl Binaries {
                 .split_whitespace()
                 .find_map(|word| word.split('.').next().and_then(|m| m.parse::<u32>().ok()))
                 .unwrap_or(0);
-            return Ok(Binaries { bin_dir: dir, major, version });
+            return Ok(Binaries {
+                bin_dir: dir,
+                major,
+                version,
+            });
         }
         Err(ClusterError::NoBinaries)
     }
@@ -169,7 +189,8 @@ impl RunAs {
 
     /// Gives `path` to this user.
     pub fn chown(self, path: &Path) -> Result<(), ClusterError> {
-        std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)).map_err(io("could not change the owner of", path))
+        std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid))
+            .map_err(io("could not change the owner of", path))
     }
 
     /// Makes `command` run as this user.
@@ -221,7 +242,9 @@ impl TempCluster {
     pub fn start(options: &ClusterOptions) -> Result<TempCluster, ClusterError> {
         let binaries = Binaries::find()?;
         let run_as = RunAs::detect()?;
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         let dir = std::env::temp_dir().join(format!(
             "strata-pg-{}-{}-{nanos:x}",
             std::process::id(),
@@ -247,13 +270,43 @@ impl TempCluster {
             .arg(&dir)
             .arg("-p")
             .arg(port.to_string())
-            .args(["-c", &format!("listen_addresses={}", if options.tcp { "127.0.0.1" } else { "" })])
+            .args([
+                "-c",
+                &format!(
+                    "listen_addresses={}",
+                    if options.tcp { "127.0.0.1" } else { "" }
+                ),
+            ])
             // The data is disposable: trade durability for speed.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-            .args(["-c", "autovacuum=off", "-c", "jit=off", "-c", "shared_buffers=32MB"])
+            .args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ])
+            .args([
+                "-c",
+                "autovacuum=off",
+                "-c",
+                "jit=off",
+                "-c",
+                "shared_buffers=32MB",
+            ])
             // Room for big schemas in one transaction.
-            .args(["-c", "max_connections=30", "-c", "max_locks_per_transaction=1024"])
-            .args(["-c", "log_min_messages=warning", "-c", "logging_collector=off"])
+            .args([
+                "-c",
+                "max_connections=30",
+                "-c",
+                "max_locks_per_transaction=1024",
+            ])
+            .args([
+                "-c",
+                "log_min_messages=warning",
+                "-c",
+                "logging_collector=off",
+            ])
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().map_err(io("could not open", &log))?)
             .stderr(log_file)
@@ -264,7 +317,9 @@ impl TempCluster {
         // Keep Ctrl-C in the terminal from reaching the server before strata
         // has cleaned up: the server gets its own process group.
         command.process_group(0);
-        let server = command.spawn().map_err(io("could not start", &binaries.tool("postgres")))?;
+        let server = command
+            .spawn()
+            .map_err(io("could not start", &binaries.tool("postgres")))?;
         let watchdog = spawn_watchdog(server.id(), &dir);
         let mut cluster = TempCluster {
             dir,
@@ -348,7 +403,9 @@ impl TempCluster {
 impl Drop for TempCluster {
     fn drop(&mut self) {
         // Immediate shutdown: the data is thrown away anyway.
-        let _ = Command::new("kill").args(["-QUIT", &self.server.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-QUIT", &self.server.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.server.try_wait() {
@@ -387,7 +444,8 @@ fn spawn_watchdog(server_pid: u32, dir: &Path) -> Option<Child> {
 }
 
 fn free_port() -> Result<u16, ClusterError> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(io("could not find a free port on", Path::new("127.0.0.1")))?;
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .map_err(io("could not find a free port on", Path::new("127.0.0.1")))?;
     let port = listener
         .local_addr()
         .map_err(io("could not find a free port on", Path::new("127.0.0.1")))?
@@ -407,7 +465,12 @@ pub fn cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("strata"))
 }
 
-fn init_data_dir(binaries: &Binaries, run_as: Option<RunAs>, data: &Path, work: &Path) -> Result<(), ClusterError> {
+fn init_data_dir(
+    binaries: &Binaries,
+    run_as: Option<RunAs>,
+    data: &Path,
+    work: &Path,
+) -> Result<(), ClusterError> {
     let template = cache_dir().map(|dir| {
         let owner = if run_as.is_some() { "postgres" } else { "self" };
         dir.join(format!("pg{}-template-{owner}", binaries.major))
@@ -423,16 +486,31 @@ fn init_data_dir(binaries: &Binaries, run_as: Option<RunAs>, data: &Path, work: 
     command
         .arg("-D")
         .arg(data)
-        .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ])
         .current_dir(work)
         .stdin(Stdio::null());
     if let Some(run_as) = run_as {
         run_as.apply(&mut command);
     }
-    let output = command.output().map_err(io("could not run", &binaries.tool("initdb")))?;
+    let output = command
+        .output()
+        .map_err(io("could not run", &binaries.tool("initdb")))?;
     if !output.status.success() {
         return Err(ClusterError::Command {
-            command: format!("{} -D {}", binaries.tool("initdb").display(), data.display()),
+            command: format!(
+                "{} -D {}",
+                binaries.tool("initdb").display(),
+                data.display()
+            ),
             output: format!(
                 "{}{}",
                 String::from_utf8_lossy(&output.stdout),

@@ -1,7 +1,7 @@
 //! Connection settings: `postgres://` URLs, their parts, and a way to show
 //! them that never shows the password.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 /// Where and as whom to connect. The password is kept out of `Debug` and
@@ -46,7 +46,9 @@ pub enum SslMode {
 #[error("invalid database URL `{url}`: {reason}")]
 #[diagnostic(
     code(strata::postgres::url),
-    help("expected postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters in the password)")
+    help(
+        "expected postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters in the password)"
+    )
 )]
 pub struct UrlError {
     /// The URL with the password masked.
@@ -104,11 +106,14 @@ impl ConnInfo {
             };
             info.user = decode(user).map_err(|e| error(format!("the user name {e}")))?;
             if let Some(password) = password {
-                info.password = Some(decode(password).map_err(|e| error(format!("the password {e}")))?);
+                info.password =
+                    Some(decode(password).map_err(|e| error(format!("the password {e}")))?);
             }
         }
         if hostport.contains(',') {
-            return Err(error("several hosts are not supported; give one".to_owned()));
+            return Err(error(
+                "several hosts are not supported; give one".to_owned(),
+            ));
         }
         let (host, port) = if let Some(bracketed) = hostport.strip_prefix('[') {
             let (host, after) = bracketed
@@ -117,8 +122,14 @@ impl ConnInfo {
             (host.to_owned(), after.strip_prefix(':'))
         } else {
             match hostport.rsplit_once(':') {
-                Some((h, p)) => (decode(h).map_err(|e| error(format!("the host {e}")))?, Some(p)),
-                None => (decode(hostport).map_err(|e| error(format!("the host {e}")))?, None),
+                Some((h, p)) => (
+                    decode(h).map_err(|e| error(format!("the host {e}")))?,
+                    Some(p),
+                ),
+                None => (
+                    decode(hostport).map_err(|e| error(format!("the host {e}")))?,
+                    None,
+                ),
             }
         };
         if !host.is_empty() {
@@ -148,7 +159,9 @@ impl ConnInfo {
                 "application_name" => info.application_name = Some(value),
                 "connect_timeout" => {
                     info.connect_timeout = Some(value.parse().map_err(|_| {
-                        error(format!("connect_timeout `{value}` is not a number of seconds"))
+                        error(format!(
+                            "connect_timeout `{value}` is not a number of seconds"
+                        ))
                     })?);
                 }
                 "options" => info.options = Some(value),
@@ -160,7 +173,7 @@ impl ConnInfo {
             }
         }
         if info.user.is_empty() {
-            info.user = "postgres".to_owned();
+            "postgres".clone_into(&mut info.user);
         }
         if info.dbname.is_empty() {
             info.dbname.clone_from(&info.user);
@@ -194,10 +207,22 @@ impl ConnInfo {
             params.insert(0, format!("host={}&port={}", encode(&self.host), self.port));
             format!("postgres://{auth}/{}", encode(&self.dbname))
         } else {
-            let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
-            format!("postgres://{auth}{host}:{}/{}", self.port, encode(&self.dbname))
+            let host = if self.host.contains(':') {
+                format!("[{}]", self.host)
+            } else {
+                self.host.clone()
+            };
+            format!(
+                "postgres://{auth}{host}:{}/{}",
+                self.port,
+                encode(&self.dbname)
+            )
         };
-        if params.is_empty() { url } else { format!("{url}?{}", params.join("&")) }
+        if params.is_empty() {
+            url
+        } else {
+            format!("{url}?{}", params.join("&"))
+        }
     }
 
     /// The full URL, password included: only for handing to a child
@@ -303,7 +328,7 @@ fn encode(text: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out
@@ -315,7 +340,9 @@ pub fn redact_url(url: &str) -> String {
     let mut out = url.to_owned();
     if let Some(scheme_end) = out.find("://") {
         let start = scheme_end + 3;
-        let authority_end = out[start..].find(['/', '?']).map_or(out.len(), |i| start + i);
+        let authority_end = out[start..]
+            .find(['/', '?'])
+            .map_or(out.len(), |i| start + i);
         if let Some(at) = out[start..authority_end].rfind('@') {
             let userinfo = &out[start..start + at];
             if let Some(colon) = userinfo.find(':') {
@@ -325,7 +352,9 @@ pub fn redact_url(url: &str) -> String {
     }
     if let Some(at) = out.find("password=") {
         let value_start = at + "password=".len();
-        let value_end = out[value_start..].find('&').map_or(out.len(), |i| value_start + i);
+        let value_end = out[value_start..]
+            .find('&')
+            .map_or(out.len(), |i| value_start + i);
         out.replace_range(value_start..value_end, "***");
     }
     out
@@ -337,23 +366,34 @@ mod tests {
 
     #[test]
     fn parses_full_urls() {
-        let info = ConnInfo::parse_url("postgres://app:s%40cret@db.example.com:6543/shop?sslmode=disable").unwrap();
+        let info =
+            ConnInfo::parse_url("postgres://app:s%40cret@db.example.com:6543/shop?sslmode=disable")
+                .unwrap();
         assert_eq!(info.host, "db.example.com");
         assert_eq!(info.port, 6543);
         assert_eq!(info.user, "app");
         assert_eq!(info.password.as_deref(), Some("s@cret"));
         assert_eq!(info.dbname, "shop");
         assert_eq!(info.ssl_mode, SslMode::Disable);
-        assert_eq!(info.redacted(), "postgres://app:***@db.example.com:6543/shop?sslmode=disable");
+        assert_eq!(
+            info.redacted(),
+            "postgres://app:***@db.example.com:6543/shop?sslmode=disable"
+        );
         assert!(!format!("{info:?}").contains("cret"));
-        assert_eq!(ConnInfo::parse_url(&info.to_url_with_password()).unwrap(), info);
+        assert_eq!(
+            ConnInfo::parse_url(&info.to_url_with_password()).unwrap(),
+            info
+        );
     }
 
     #[test]
     fn parses_socket_and_defaults() {
         let info = ConnInfo::parse_url("postgresql:///app?host=/tmp/pg&port=5433").unwrap();
         assert!(info.is_socket());
-        assert_eq!((info.port, info.user.as_str(), info.dbname.as_str()), (5433, "postgres", "app"));
+        assert_eq!(
+            (info.port, info.user.as_str(), info.dbname.as_str()),
+            (5433, "postgres", "app")
+        );
         assert_eq!(ConnInfo::parse_url(&info.redacted()).unwrap(), info);
         let info = ConnInfo::parse_url("postgres://[::1]:5432/x").unwrap();
         assert_eq!(info.host, "::1");

@@ -68,11 +68,15 @@ pub fn hint_for_code(code: &str) -> Option<&'static str> {
         "28P01" | "28000" => {
             "check the user and password: DATABASE_URL, --database-url, or POSTGRES_USER and POSTGRES_PASSWORD"
         }
-        "3D000" => "the database does not exist: create it (`createdb NAME`) or point DATABASE_URL / POSTGRES_DB at an existing one",
+        "3D000" => {
+            "the database does not exist: create it (`createdb NAME`) or point DATABASE_URL / POSTGRES_DB at an existing one"
+        }
         "42501" => {
             "the database user lacks permissions; as an administrator run: GRANT ALL PRIVILEGES ON DATABASE <db> TO <user>; GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA public TO <user>;"
         }
-        "42P01" => "the schema is not in sync with the code: run `strata push` (development) or `strata migrate` (production)",
+        "42P01" => {
+            "the schema is not in sync with the code: run `strata push` (development) or `strata migrate` (production)"
+        }
         "55P03" => {
             "a lock could not be taken in time: another session is using the table; retry off-peak or raise lock_timeout (see pg_stat_activity for the holder)"
         }
@@ -130,7 +134,10 @@ pub enum PgError {
     },
     /// The catalog returned data strata does not understand.
     #[error("unexpected catalog data: {0}")]
-    #[diagnostic(code(strata::postgres::catalog), help("this is a bug in strata: please report it with the server version"))]
+    #[diagnostic(
+        code(strata::postgres::catalog),
+        help("this is a bug in strata: please report it with the server version")
+    )]
     Catalog(String),
 }
 

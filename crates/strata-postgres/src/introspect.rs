@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use strata_model::{
     Catalog, Column, Constraint, ConstraintKind, EnumType, Extension, FkAction, Ident, Identity,
-    IdentityKind, Index, QualifiedName, References, Schema, Sequence, SequenceOptions, Table, TableStats,
-    UnmanagedObject,
+    IdentityKind, Index, QualifiedName, References, Schema, Sequence, SequenceOptions, Table,
+    TableStats, UnmanagedObject,
 };
 
 use crate::PgError;
@@ -375,8 +375,23 @@ fn fk_action(code: &str) -> FkAction {
 
 /// Builds the catalog from the queries' results, in order.
 pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError> {
-    let [server, schemas, extensions, enums, sequences, tables, columns, constraints, indexes, unmanaged] = results else {
-        return Err(PgError::Catalog(format!("expected 10 results, got {}", results.len())));
+    let [
+        server,
+        schemas,
+        extensions,
+        enums,
+        sequences,
+        tables,
+        columns,
+        constraints,
+        indexes,
+        unmanaged,
+    ] = results
+    else {
+        return Err(PgError::Catalog(format!(
+            "expected 10 results, got {}",
+            results.len()
+        )));
     };
     let server: ServerInfo = parse("server", server)?;
     let mut catalog = Catalog::default();
@@ -403,7 +418,10 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
             },
         );
     }
-    let mut identities: HashMap<(QualifiedName, String), (QualifiedName, SequenceOptions, Option<i64>)> = HashMap::new();
+    let mut identities: HashMap<
+        (QualifiedName, String),
+        (QualifiedName, SequenceOptions, Option<i64>),
+    > = HashMap::new();
     for row in parse::<Vec<SequenceRow>>("sequences", sequences)? {
         let name = QualifiedName::new(row.schema, row.name);
         let options = SequenceOptions {
@@ -448,14 +466,25 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
         by_oid.insert(row.oid, table);
     }
     for row in parse::<Vec<ColumnRow>>("columns", columns)? {
-        let Some(table) = by_oid.get_mut(&row.table) else { continue };
+        let Some(table) = by_oid.get_mut(&row.table) else {
+            continue;
+        };
         let identity = match row.identity.as_str() {
             "a" | "d" => {
                 let (sequence, options, last_value) = identities
                     .remove(&(table.name.clone(), row.name.clone()))
-                    .ok_or_else(|| PgError::Catalog(format!("identity column {}.{} has no sequence", table.name, row.name)))?;
+                    .ok_or_else(|| {
+                        PgError::Catalog(format!(
+                            "identity column {}.{} has no sequence",
+                            table.name, row.name
+                        ))
+                    })?;
                 Some(Identity {
-                    kind: if row.identity == "a" { IdentityKind::Always } else { IdentityKind::ByDefault },
+                    kind: if row.identity == "a" {
+                        IdentityKind::Always
+                    } else {
+                        IdentityKind::ByDefault
+                    },
                     sequence,
                     options,
                     last_value,
@@ -463,7 +492,10 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
             }
             _ => None,
         };
-        let user_type = !matches!(row.type_schema.as_str(), "pg_catalog" | "information_schema");
+        let user_type = !matches!(
+            row.type_schema.as_str(),
+            "pg_catalog" | "information_schema"
+        );
         table.columns.push(Column {
             name: Ident::new(row.name),
             data_type: row.data_type,
@@ -480,14 +512,20 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
         });
     }
     for row in parse::<Vec<ConstraintRow>>("constraints", constraints)? {
-        let Some(table) = by_oid.get_mut(&row.table) else { continue };
+        let Some(table) = by_oid.get_mut(&row.table) else {
+            continue;
+        };
         let kind = match row.kind.as_str() {
             "p" => ConstraintKind::PrimaryKey,
             "u" => ConstraintKind::Unique,
             "c" => ConstraintKind::Check,
             "f" => ConstraintKind::ForeignKey,
             "x" => ConstraintKind::Exclusion,
-            other => return Err(PgError::Catalog(format!("unknown constraint type `{other}`"))),
+            other => {
+                return Err(PgError::Catalog(format!(
+                    "unknown constraint type `{other}`"
+                )));
+            }
         };
         let references = match (kind, row.ref_schema, row.ref_table) {
             (ConstraintKind::ForeignKey, Some(schema), Some(name)) => Some(References {
@@ -512,7 +550,9 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
         });
     }
     for row in parse::<Vec<IndexRow>>("indexes", indexes)? {
-        let Some(table) = by_oid.get_mut(&row.table) else { continue };
+        let Some(table) = by_oid.get_mut(&row.table) else {
+            continue;
+        };
         let mut columns: Vec<Ident> = row.columns.into_iter().map(Ident::new).collect();
         columns.sort();
         table.indexes.push(Index {
@@ -520,7 +560,11 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
             unique: row.unique,
             method: row.method,
             definition: row.definition,
-            keys: row.keys.into_iter().map(Option::unwrap_or_default).collect(),
+            keys: row
+                .keys
+                .into_iter()
+                .map(Option::unwrap_or_default)
+                .collect(),
             columns,
             predicate: row.predicate,
             invalid: !row.valid,

@@ -39,7 +39,9 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Connection")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,9 +92,11 @@ impl Connection {
         Ok(messages
             .into_iter()
             .filter_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(row) => {
-                    Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
-                }
+                postgres::SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_owned))
+                        .collect(),
+                ),
                 _ => None,
             })
             .collect())

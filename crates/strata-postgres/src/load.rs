@@ -33,7 +33,10 @@ pub struct LoadReport {
 pub enum LoadError {
     /// The file does not lex (an unterminated string, comment or quote).
     #[error("{path}:{line}: {message}")]
-    #[diagnostic(code(strata::schema::syntax), help("close the string, quoted identifier, dollar quote or comment"))]
+    #[diagnostic(
+        code(strata::schema::syntax),
+        help("close the string, quoted identifier, dollar quote or comment")
+    )]
     Syntax {
         /// The file.
         path: String,
@@ -124,7 +127,10 @@ pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadRe
         }
         if deferred.len() == before && !break_foreign_key_cycle(&mut deferred) {
             let first = deferred.into_iter().next().expect("deferred is not empty");
-            let error = first.error.clone().expect("deferred statements carry their error");
+            let error = first
+                .error
+                .clone()
+                .expect("deferred statements carry their error");
             let help = Some(
                 "the object it uses is not defined in any schema file; check its spelling and that the file defining it is listed in the config's `schema`"
                     .to_owned(),
@@ -161,7 +167,12 @@ fn break_foreign_key_cycle(stuck: &mut Vec<Pending>) -> bool {
     false
 }
 
-fn statement_error(files: &[SourceFile], statement: &Pending, error: DatabaseError, help: Option<String>) -> LoadError {
+fn statement_error(
+    files: &[SourceFile],
+    statement: &Pending,
+    error: DatabaseError,
+    help: Option<String>,
+) -> LoadError {
     // The server's position counts characters within the statement.
     let line = match error.position {
         Some(position) => {
@@ -190,6 +201,8 @@ fn is_transaction_control(text: &str) -> bool {
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    matches!(first.as_str(), "begin" | "commit" | "end" | "rollback" | "start")
-        && !text.to_ascii_lowercase().contains("atomic")
+    matches!(
+        first.as_str(),
+        "begin" | "commit" | "end" | "rollback" | "start"
+    ) && !text.to_ascii_lowercase().contains("atomic")
 }

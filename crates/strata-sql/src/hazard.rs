@@ -108,6 +108,10 @@ pub struct Hazard {
     pub help: String,
 }
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's serialize_with passes a reference"
+)]
 fn serialize_id<S: serde::Serializer>(id: &HazardId, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(id.as_str())
 }

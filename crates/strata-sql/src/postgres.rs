@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use strata_diff::{Change, CommentTarget, Plan};
 use strata_model::{
-    Column, Constraint, ConstraintKind, Identity, IdentityKind, QualifiedName, Sequence, SequenceOptions,
-    Table,
+    Column, Constraint, ConstraintKind, Identity, IdentityKind, QualifiedName, Sequence,
+    SequenceOptions, Table,
 };
 use strata_syntax::{quote_ident, quote_literal, quote_qualified};
 
@@ -20,7 +20,11 @@ fn q(name: &QualifiedName) -> String {
 
 fn approx_rows(ctx: &RenderContext<'_>, table: &QualifiedName) -> String {
     if let Some(count) = ctx.row_counts.get(table) {
-        return format!(" ({} {})", group_digits(*count), if *count == 1 { "row" } else { "rows" });
+        return format!(
+            " ({} {})",
+            group_digits(*count),
+            if *count == 1 { "row" } else { "rows" }
+        );
     }
     match ctx.table_stats(table) {
         Some(stats) if stats.rows_estimate >= 0 => {
@@ -457,8 +461,10 @@ fn render_change(change: &Change, ctx: &RenderContext<'_>, is_new: bool, out: &m
 }
 
 fn enum_name(t: &TypeName) -> QualifiedName {
-    strata_syntax::parse_qualified(&t.base)
-        .map_or_else(|| QualifiedName::new("", ""), |(schema, name)| QualifiedName::new(schema, name))
+    strata_syntax::parse_qualified(&t.base).map_or_else(
+        || QualifiedName::new("", ""),
+        |(schema, name)| QualifiedName::new(schema, name),
+    )
 }
 
 fn rewrite_hazard(ctx: &RenderContext<'_>, table: &QualifiedName) -> Hazard {
@@ -472,8 +478,17 @@ fn rewrite_hazard(ctx: &RenderContext<'_>, table: &QualifiedName) -> Hazard {
     )
 }
 
-fn add_column_hazards(ctx: &RenderContext<'_>, table: &QualifiedName, column: &Column, statement: &mut Statement) {
-    if column.not_null && column.default.is_none() && column.identity.is_none() && column.generated.is_none() {
+fn add_column_hazards(
+    ctx: &RenderContext<'_>,
+    table: &QualifiedName,
+    column: &Column,
+    statement: &mut Statement,
+) {
+    if column.not_null
+        && column.default.is_none()
+        && column.identity.is_none()
+        && column.generated.is_none()
+    {
         statement.hazards.push(Hazard::new(
             HazardId::NotNullWithoutDefault,
             format!(
@@ -505,7 +520,12 @@ fn is_volatile(default: &str) -> bool {
     VOLATILE.iter().any(|f| default.contains(f))
 }
 
-fn constraint_hazards(ctx: &RenderContext<'_>, table: &QualifiedName, constraint: &Constraint, statement: &mut Statement) {
+fn constraint_hazards(
+    ctx: &RenderContext<'_>,
+    table: &QualifiedName,
+    constraint: &Constraint,
+    statement: &mut Statement,
+) {
     let rows = approx_rows(ctx, table);
     match constraint.kind {
         ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion => {
@@ -576,7 +596,11 @@ fn sequence_defaults(data_type: &str, increment: i64) -> SequenceOptions {
 }
 
 /// ` START WITH … INCREMENT BY …` for the options that differ from `defaults`.
-fn sequence_options(options: &SequenceOptions, defaults: &SequenceOptions, with_type: bool) -> String {
+fn sequence_options(
+    options: &SequenceOptions,
+    defaults: &SequenceOptions,
+    with_type: bool,
+) -> String {
     let mut sql = String::new();
     if with_type && options.data_type != "bigint" {
         write!(sql, " AS {}", options.data_type).expect("write to String");
@@ -644,7 +668,11 @@ fn identity_option_changes(from: &SequenceOptions, to: &SequenceOptions) -> Stri
         write!(sql, " SET CACHE {}", to.cache).expect("write to String");
     }
     if from.cycle != to.cycle {
-        sql.push_str(if to.cycle { " SET CYCLE" } else { " SET NO CYCLE" });
+        sql.push_str(if to.cycle {
+            " SET CYCLE"
+        } else {
+            " SET NO CYCLE"
+        });
     }
     sql
 }
@@ -652,11 +680,19 @@ fn identity_option_changes(from: &SequenceOptions, to: &SequenceOptions) -> Stri
 fn create_table(table: &Table) -> String {
     let mut lines: Vec<String> = table.columns.iter().map(column_definition).collect();
     for constraint in &table.constraints {
-        lines.push(format!("CONSTRAINT {} {}", quote_ident(&constraint.name), constraint.definition));
+        lines.push(format!(
+            "CONSTRAINT {} {}",
+            quote_ident(&constraint.name),
+            constraint.definition
+        ));
     }
     let unlogged = if table.unlogged { "UNLOGGED " } else { "" };
     if lines.is_empty() {
         return format!("CREATE {unlogged}TABLE {} ()", q(&table.name));
     }
-    format!("CREATE {unlogged}TABLE {} (\n    {}\n)", q(&table.name), lines.join(",\n    "))
+    format!(
+        "CREATE {unlogged}TABLE {} (\n    {}\n)",
+        q(&table.name),
+        lines.join(",\n    ")
+    )
 }

@@ -3,6 +3,10 @@
 
 /// The consequences of `ALTER COLUMN … TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "four independent facts about one conversion"
+)]
 pub(crate) struct TypeChange {
     /// The table and its indexes are rewritten.
     pub(crate) rewrite: bool,
@@ -40,9 +44,15 @@ impl TypeName {
             if rest[..open].contains('"') {
                 break;
             }
-            let Some(close) = rest[open..].find(')') else { break };
+            let Some(close) = rest[open..].find(')') else {
+                break;
+            };
             base.push_str(&rest[..open]);
-            modifiers.extend(rest[open + 1..open + close].split(',').filter_map(|m| m.trim().parse::<i64>().ok()));
+            modifiers.extend(
+                rest[open + 1..open + close]
+                    .split(',')
+                    .filter_map(|m| m.trim().parse::<i64>().ok()),
+            );
             rest = &rest[open + close + 1..];
         }
         base.push_str(rest);
@@ -64,17 +74,27 @@ fn integer_rank(base: &str) -> Option<u8> {
 }
 
 fn is_string(base: &str) -> bool {
-    matches!(base, "text" | "character varying" | "character" | "name" | "citext" | "public.citext")
+    matches!(
+        base,
+        "text" | "character varying" | "character" | "name" | "citext" | "public.citext"
+    )
 }
 
 fn is_length_limited(t: &TypeName) -> bool {
-    matches!(t.base.as_str(), "character varying" | "character" | "bit" | "bit varying") && !t.modifiers.is_empty()
+    matches!(
+        t.base.as_str(),
+        "character varying" | "character" | "bit" | "bit varying"
+    ) && !t.modifiers.is_empty()
 }
 
 fn is_temporal(base: &str) -> bool {
     matches!(
         base,
-        "date" | "timestamp without time zone" | "timestamp with time zone" | "time without time zone" | "time with time zone"
+        "date"
+            | "timestamp without time zone"
+            | "timestamp with time zone"
+            | "time without time zone"
+            | "time with time zone"
     )
 }
 
@@ -97,7 +117,10 @@ pub(crate) fn classify(from: &str, to: &str) -> TypeChange {
             unknown: true,
         };
     }
-    let rewrite = TypeChange { rewrite: true, ..SAFE };
+    let rewrite = TypeChange {
+        rewrite: true,
+        ..SAFE
+    };
     let may_fail = TypeChange {
         rewrite: true,
         may_fail: true,
@@ -117,7 +140,10 @@ pub(crate) fn classify(from: &str, to: &str) -> TypeChange {
         if is_length_limited(&b) {
             return may_fail;
         }
-        let binary = matches!((x, y), ("character varying", "text") | ("text", "character varying"));
+        let binary = matches!(
+            (x, y),
+            ("character varying", "text") | ("text", "character varying")
+        );
         return if binary { SAFE } else { rewrite };
     }
     if let (Some(i), Some(j)) = (integer_rank(x), integer_rank(y)) {
@@ -125,18 +151,27 @@ pub(crate) fn classify(from: &str, to: &str) -> TypeChange {
     }
     match (x, y) {
         (_, "numeric") if integer_rank(x).is_some() => {
-            if b.modifiers.is_empty() { rewrite } else { may_fail }
+            if b.modifiers.is_empty() {
+                rewrite
+            } else {
+                may_fail
+            }
         }
-        ("smallint", "real" | "double precision") | ("integer", "double precision") | ("real", "double precision") => rewrite,
-        ("integer" | "bigint", "real") | ("bigint", "double precision") | ("double precision", "real") => lossy,
+        // Widening conversions keep every value.
+        ("smallint", "real" | "double precision")
+        | ("integer" | "real", "double precision")
+        | ("date", "timestamp without time zone" | "timestamp with time zone")
+        | ("timestamp without time zone", "timestamp with time zone")
+        | ("timestamp with time zone", "timestamp without time zone")
+        | ("json", "jsonb")
+        | ("jsonb", "json") => rewrite,
+        ("integer" | "bigint" | "double precision", "real") | ("bigint", "double precision") => {
+            lossy
+        }
         ("numeric" | "real" | "double precision", _) if integer_rank(y).is_some() => lossy,
         ("numeric", "real" | "double precision") => lossy,
         ("real" | "double precision", "numeric") => may_fail,
-        ("date", "timestamp without time zone" | "timestamp with time zone") => rewrite,
-        ("timestamp without time zone", "timestamp with time zone")
-        | ("timestamp with time zone", "timestamp without time zone") => rewrite,
         (_, "date" | "time without time zone" | "time with time zone") if is_temporal(x) => lossy,
-        ("json", "jsonb") | ("jsonb", "json") => rewrite,
         ("cidr", "inet") => SAFE,
         ("boolean", _) if integer_rank(y).is_some() => rewrite,
         _ if is_string(x) => TypeChange {
@@ -155,37 +190,59 @@ pub(crate) fn classify(from: &str, to: &str) -> TypeChange {
 }
 
 fn same_base(a: &TypeName, b: &TypeName) -> TypeChange {
-    let rewrite = TypeChange { rewrite: true, ..SAFE };
+    let rewrite = TypeChange {
+        rewrite: true,
+        ..SAFE
+    };
     match a.base.as_str() {
         "character varying" | "bit varying" => match (a.modifiers.first(), b.modifiers.first()) {
             (_, None) => SAFE,
             (Some(n), Some(m)) if m >= n => SAFE,
-            _ => TypeChange { may_fail: true, ..SAFE },
+            _ => TypeChange {
+                may_fail: true,
+                ..SAFE
+            },
         },
         "numeric" => match (a.modifiers.as_slice(), b.modifiers.as_slice()) {
             (_, []) => SAFE,
             ([p, s], [p2, s2]) if s2 == s && p2 >= p => SAFE,
             ([p], [p2]) if p2 >= p => SAFE,
-            (m, n) if n.get(1).copied().unwrap_or(0) < m.get(1).copied().unwrap_or(0) => TypeChange {
-                rewrite: true,
-                lossy: true,
-                may_fail: true,
-                unknown: false,
-            },
-            _ => TypeChange { may_fail: true, ..rewrite },
-        },
-        "timestamp without time zone" | "timestamp with time zone" | "time without time zone" | "time with time zone" | "interval" => {
-            match (a.modifiers.first(), b.modifiers.first()) {
-                (_, None) => SAFE,
-                (Some(n), Some(m)) if m >= n => SAFE,
-                _ => TypeChange { lossy: true, ..rewrite },
+            (m, n) if n.get(1).copied().unwrap_or(0) < m.get(1).copied().unwrap_or(0) => {
+                TypeChange {
+                    rewrite: true,
+                    lossy: true,
+                    may_fail: true,
+                    unknown: false,
+                }
             }
-        }
+            _ => TypeChange {
+                may_fail: true,
+                ..rewrite
+            },
+        },
+        "timestamp without time zone"
+        | "timestamp with time zone"
+        | "time without time zone"
+        | "time with time zone"
+        | "interval" => match (a.modifiers.first(), b.modifiers.first()) {
+            (_, None) => SAFE,
+            (Some(n), Some(m)) if m >= n => SAFE,
+            _ => TypeChange {
+                lossy: true,
+                ..rewrite
+            },
+        },
         "character" | "bit" => match (a.modifiers.first(), b.modifiers.first()) {
             (Some(n), Some(m)) if m >= n => rewrite,
-            _ => TypeChange { may_fail: true, ..rewrite },
+            _ => TypeChange {
+                may_fail: true,
+                ..rewrite
+            },
         },
-        _ => TypeChange { may_fail: true, ..rewrite },
+        _ => TypeChange {
+            may_fail: true,
+            ..rewrite
+        },
     }
 }
 
@@ -202,10 +259,14 @@ pub(crate) fn needs_using(from: &str, to: &str) -> bool {
     if a.base == b.base {
         return false;
     }
-    let numeric = |t: &str| integer_rank(t).is_some() || matches!(t, "numeric" | "real" | "double precision");
+    let numeric =
+        |t: &str| integer_rank(t).is_some() || matches!(t, "numeric" | "real" | "double precision");
     let implicit = (numeric(&a.base) && numeric(&b.base))
         || (is_temporal(&a.base) && is_temporal(&b.base))
-        || matches!((a.base.as_str(), b.base.as_str()), ("cidr", "inet") | ("json", "jsonb") | ("jsonb", "json"));
+        || matches!(
+            (a.base.as_str(), b.base.as_str()),
+            ("cidr", "inet") | ("json", "jsonb") | ("jsonb", "json")
+        );
     !(implicit && a.array == b.array)
 }
 
@@ -224,12 +285,18 @@ mod tests {
             }
         );
         assert_eq!(TypeName::parse("numeric(12,2)").modifiers, vec![12, 2]);
-        assert_eq!(TypeName::parse("public.\"My(Type)\"").base, "public.\"My(Type)\"");
+        assert_eq!(
+            TypeName::parse("public.\"My(Type)\"").base,
+            "public.\"My(Type)\""
+        );
     }
 
     #[test]
     fn widening_is_safe_and_narrowing_is_not() {
-        assert_eq!(classify("character varying(10)", "character varying(20)"), SAFE);
+        assert_eq!(
+            classify("character varying(10)", "character varying(20)"),
+            SAFE
+        );
         assert_eq!(classify("character varying(10)", "text"), SAFE);
         assert!(classify("text", "character varying(5)").may_fail);
         assert!(!classify("text", "character varying(5)").lossy);

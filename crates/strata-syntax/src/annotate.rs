@@ -49,13 +49,22 @@ pub fn rename_annotations(script: &str) -> Vec<Annotation> {
     };
     let mut found = Vec::new();
     for statement in statements {
-        let Ok(tokens) = tokenize(statement.text) else { continue };
+        let Ok(tokens) = tokenize(statement.text) else {
+            continue;
+        };
         let text = statement.text;
         let meaningful: Vec<&Token> = tokens.iter().filter(|t| !t.kind.is_trivia()).collect();
-        let Some((table_at, schema, table)) = created_table(&meaningful, text) else { continue };
+        let Some((table_at, schema, table)) = created_table(&meaningful, text) else {
+            continue;
+        };
         let table_line = line_of(text, meaningful[table_at].span.start);
-        for token in tokens.iter().filter(|t| t.kind.is_trivia() && t.kind != TokenKind::Whitespace) {
-            let Some(from) = annotation_value(token.text(text)) else { continue };
+        for token in tokens
+            .iter()
+            .filter(|t| t.kind.is_trivia() && t.kind != TokenKind::Whitespace)
+        {
+            let Some(from) = annotation_value(token.text(text)) else {
+                continue;
+            };
             let line = line_of(text, token.span.start);
             let absolute_line = statement.line + line - 1;
             if line == table_line {
@@ -93,7 +102,10 @@ fn created_table(tokens: &[&Token], text: &str) -> Option<(usize, Option<String>
         return None;
     }
     let mut i = 1;
-    while matches!(word(i).as_deref(), Some("unlogged" | "temporary" | "temp" | "global" | "local")) {
+    while matches!(
+        word(i).as_deref(),
+        Some("unlogged" | "temporary" | "temp" | "global" | "local")
+    ) {
         i += 1;
     }
     if word(i).as_deref() != Some("table") {
@@ -128,7 +140,13 @@ fn column_on_line(tokens: &[&Token], text: &str, line: usize) -> Option<String> 
                 if token.kind == TokenKind::Word
                     && matches!(
                         keyword.as_str(),
-                        "constraint" | "primary" | "unique" | "check" | "foreign" | "exclude" | "like"
+                        "constraint"
+                            | "primary"
+                            | "unique"
+                            | "check"
+                            | "foreign"
+                            | "exclude"
+                            | "like"
                     )
                 {
                     return None;
@@ -166,7 +184,9 @@ fn annotation_value(comment: &str) -> Option<String> {
         }
         None
     } else {
-        let end = value.find(|c: char| c.is_whitespace() || c == '*' || c == ',').unwrap_or(value.len());
+        let end = value
+            .find(|c: char| c.is_whitespace() || c == '*' || c == ',')
+            .unwrap_or(value.len());
         let name = &value[..end];
         // Unquoted names fold to lower case, as in SQL.
         (!name.is_empty()).then(|| name.to_ascii_lowercase())
@@ -207,7 +227,9 @@ mod tests {
 
     #[test]
     fn table_annotation_in_a_block_comment_before_the_paren() {
-        let found = rename_annotations("CREATE TABLE new_users /* @renamed from=Old_Users */ (\n  id int\n);");
+        let found = rename_annotations(
+            "CREATE TABLE new_users /* @renamed from=Old_Users */ (\n  id int\n);",
+        );
         assert_eq!(
             found[0].renamed,
             Renamed::Table {

@@ -54,7 +54,8 @@ fn references_end(tokens: &[&Token], source: &str, mut i: usize) -> usize {
         if is_word(tokens, source, i, "match") {
             i += 2;
         } else if is_word(tokens, source, i, "on")
-            && (is_word(tokens, source, i + 1, "delete") || is_word(tokens, source, i + 1, "update"))
+            && (is_word(tokens, source, i + 1, "delete")
+                || is_word(tokens, source, i + 1, "update"))
         {
             i += 2;
             if is_word(tokens, source, i, "no") {
@@ -64,7 +65,8 @@ fn references_end(tokens: &[&Token], source: &str, mut i: usize) -> usize {
             } else {
                 i += 1;
             }
-        } else if is_word(tokens, source, i, "not") && is_word(tokens, source, i + 1, "deferrable") {
+        } else if is_word(tokens, source, i, "not") && is_word(tokens, source, i + 1, "deferrable")
+        {
             i += 2;
         } else if is_word(tokens, source, i, "deferrable") {
             i += 1;
@@ -126,14 +128,17 @@ pub fn split_foreign_keys(statement: &str) -> Option<SplitForeignKeys> {
     if start < body_end {
         elements.push(start..body_end);
     }
-    let text = |range: std::ops::Range<usize>| &statement[tokens[range.start].span.start..tokens[range.end - 1].span.end];
+    let text = |range: std::ops::Range<usize>| {
+        &statement[tokens[range.start].span.start..tokens[range.end - 1].span.end]
+    };
     let mut foreign_keys = Vec::new();
     // Byte ranges to cut out of the statement.
     let mut cuts: Vec<std::ops::Range<usize>> = Vec::new();
     for (n, element) in elements.iter().enumerate() {
         let first = element.start;
         let table_fk = is_word(&tokens, statement, first, "foreign")
-            || (is_word(&tokens, statement, first, "constraint") && is_word(&tokens, statement, first + 2, "foreign"));
+            || (is_word(&tokens, statement, first, "constraint")
+                && is_word(&tokens, statement, first + 2, "foreign"));
         if table_fk {
             foreign_keys.push(format!("ALTER TABLE {name} ADD {}", text(element.clone())));
             // Cut the element with the comma before it (or after it, if first).
@@ -147,9 +152,16 @@ pub fn split_foreign_keys(statement: &str) -> Option<SplitForeignKeys> {
             cuts.push(cut);
             continue;
         }
-        let keyword = ["constraint", "check", "unique", "primary", "exclude", "like"]
-            .iter()
-            .any(|w| is_word(&tokens, statement, first, w));
+        let keyword = [
+            "constraint",
+            "check",
+            "unique",
+            "primary",
+            "exclude",
+            "like",
+        ]
+        .iter()
+        .any(|w| is_word(&tokens, statement, first, w));
         if keyword {
             continue;
         }
@@ -163,7 +175,11 @@ pub fn split_foreign_keys(statement: &str) -> Option<SplitForeignKeys> {
                     let named = j >= first + 2 && is_word(&tokens, statement, j - 2, "constraint");
                     let clause_start = if named { j - 2 } else { j };
                     let end = references_end(&tokens, statement, j).min(element.end);
-                    let constraint = if named { format!("{} ", text(j - 2..j)) } else { String::new() };
+                    let constraint = if named {
+                        format!("{} ", text(j - 2..j))
+                    } else {
+                        String::new()
+                    };
                     foreign_keys.push(format!(
                         "ALTER TABLE {name} ADD {constraint}FOREIGN KEY ({}) {}",
                         tokens[first].text(statement),
@@ -187,7 +203,10 @@ pub fn split_foreign_keys(statement: &str) -> Option<SplitForeignKeys> {
         at = cut.end;
     }
     create.push_str(&statement[at..]);
-    Some(SplitForeignKeys { create, foreign_keys })
+    Some(SplitForeignKeys {
+        create,
+        foreign_keys,
+    })
 }
 
 #[cfg(test)]
@@ -200,7 +219,10 @@ mod tests {
             "CREATE TABLE app.a (\n  id int PRIMARY KEY,\n  b_id int NOT NULL CONSTRAINT a_b REFERENCES b (id) ON DELETE SET NULL (b_id) DEFERRABLE NOT NULL,\n  c_id int REFERENCES c,\n  FOREIGN KEY (c_id) REFERENCES c (id) MATCH FULL\n)",
         )
         .unwrap();
-        assert_eq!(split.create, "CREATE TABLE app.a (\n  id int PRIMARY KEY,\n  b_id int NOT NULL  NOT NULL,\n  c_id int \n)");
+        assert_eq!(
+            split.create,
+            "CREATE TABLE app.a (\n  id int PRIMARY KEY,\n  b_id int NOT NULL  NOT NULL,\n  c_id int \n)"
+        );
         assert_eq!(
             split.foreign_keys,
             [
@@ -215,7 +237,8 @@ mod tests {
     fn leaves_other_statements_alone() {
         assert!(split_foreign_keys("CREATE TABLE a (id int, CHECK (id > 0))").is_none());
         assert!(split_foreign_keys("CREATE INDEX ON a (id)").is_none());
-        let split = split_foreign_keys("CREATE TABLE a (FOREIGN KEY (x) REFERENCES b, x int)").unwrap();
+        let split =
+            split_foreign_keys("CREATE TABLE a (FOREIGN KEY (x) REFERENCES b, x int)").unwrap();
         assert_eq!(split.create, "CREATE TABLE a (x int)");
     }
 }

@@ -105,7 +105,11 @@ mod tests {
     use super::*;
 
     fn texts(sql: &str) -> Vec<(usize, &str)> {
-        split_statements(sql).unwrap().into_iter().map(|s| (s.line, s.text)).collect()
+        split_statements(sql)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.line, s.text))
+            .collect()
     }
 
     #[test]

@@ -26,7 +26,9 @@ enum Server {
 impl Server {
     fn admin(&self) -> ConnInfo {
         match self {
-            Server::Cluster(cluster) => cluster.tcp_conn_info("postgres").expect("the test cluster listens on TCP"),
+            Server::Cluster(cluster) => cluster
+                .tcp_conn_info("postgres")
+                .expect("the test cluster listens on TCP"),
             Server::External(info) => info.clone(),
         }
     }
@@ -37,12 +39,13 @@ fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         #[allow(clippy::disallowed_methods)] // tests read their environment
         match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => {
-                Server::External(ConnInfo::parse_url(&url).unwrap_or_else(|e| panic!("TEST_DATABASE_URL: {e}")))
-            }
+            Ok(url) if !url.is_empty() => Server::External(
+                ConnInfo::parse_url(&url).unwrap_or_else(|e| panic!("TEST_DATABASE_URL: {e}")),
+            ),
             _ => Server::Cluster(
-                TempCluster::start(&ClusterOptions { tcp: true })
-                    .unwrap_or_else(|e| panic!("could not start a PostgreSQL cluster for the tests: {e}")),
+                TempCluster::start(&ClusterOptions { tcp: true }).unwrap_or_else(|e| {
+                    panic!("could not start a PostgreSQL cluster for the tests: {e}")
+                }),
             ),
         }
     })
@@ -78,7 +81,9 @@ impl TestDatabase {
     /// # Panics
     /// When the SQL fails.
     pub fn execute(&self, sql: &str) {
-        self.connect().execute(sql).unwrap_or_else(|e| panic!("{e}\nin:\n{sql}"));
+        self.connect()
+            .execute(sql)
+            .unwrap_or_else(|e| panic!("{e}\nin:\n{sql}"));
     }
 
     /// The first column of every row of a query, as text.
@@ -111,7 +116,10 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         let admin = server().admin();
         if let Ok(mut conn) = Connection::connect(&admin) {
-            let _ = conn.execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.info.dbname));
+            let _ = conn.execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.info.dbname
+            ));
         }
     }
 }
@@ -128,12 +136,19 @@ pub fn database() -> TestDatabase {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
-    let mut conn = Connection::connect(&admin).unwrap_or_else(|e| panic!("connect to the test server: {e}"));
+    let mut conn =
+        Connection::connect(&admin).unwrap_or_else(|e| panic!("connect to the test server: {e}"));
     // FILE_COPY (PostgreSQL 15+) creates a small database several times
     // faster than the default WAL_LOG.
-    let strategy = if conn.server_version_num().unwrap_or(0) >= 150_000 { " STRATEGY FILE_COPY" } else { "" };
-    conn.execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0{strategy}"))
-        .unwrap_or_else(|e| panic!("create test database: {e}"));
+    let strategy = if conn.server_version_num().unwrap_or(0) >= 150_000 {
+        " STRATEGY FILE_COPY"
+    } else {
+        ""
+    };
+    conn.execute(&format!(
+        "CREATE DATABASE \"{name}\" TEMPLATE template0{strategy}"
+    ))
+    .unwrap_or_else(|e| panic!("create test database: {e}"));
     TestDatabase {
         info: admin.with_dbname(&name),
     }

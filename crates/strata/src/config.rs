@@ -81,7 +81,9 @@ pub enum ConfigError {
     #[error("invalid config file `{path}`: {message}")]
     #[diagnostic(
         code(strata::config::invalid),
-        help("known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, [migrations] table and schema")
+        help(
+            "known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, [migrations] table and schema"
+        )
     )]
     Invalid {
         /// The file.
@@ -111,7 +113,12 @@ pub enum ConfigError {
     },
     /// A database URL cannot be used.
     #[error("{source_name}: {error}")]
-    #[diagnostic(code(strata::config::url), help("expected postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters in the password)"))]
+    #[diagnostic(
+        code(strata::config::url),
+        help(
+            "expected postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters in the password)"
+        )
+    )]
     Url {
         /// Where it came from.
         source_name: String,
@@ -150,7 +157,9 @@ impl TargetSource {
             TargetSource::DatabaseUrlEnv => "DATABASE_URL",
             TargetSource::PostgresVars => "the POSTGRES_* variables",
             TargetSource::Config => "database_url in strata.toml",
-            TargetSource::Defaults => "the defaults (POSTGRES_HOST=localhost, POSTGRES_PORT=5432, POSTGRES_DB=abe_stack_dev, POSTGRES_USER=postgres)",
+            TargetSource::Defaults => {
+                "the defaults (POSTGRES_HOST=localhost, POSTGRES_PORT=5432, POSTGRES_DB=abe_stack_dev, POSTGRES_USER=postgres)"
+            }
         }
     }
 }
@@ -248,12 +257,11 @@ fn redact_dotenv_error(message: &str) -> String {
 /// # Errors
 /// A missing `--config` file, or one that does not parse.
 pub fn load_config(inputs: &Inputs) -> Result<(Option<PathBuf>, Config), ConfigError> {
-    let path = match &inputs.config {
-        Some(path) => Some(inputs.cwd.join(path)),
-        None => {
-            let default = inputs.cwd.join(CONFIG_FILE);
-            default.is_file().then_some(default)
-        }
+    let path = if let Some(path) = &inputs.config {
+        Some(inputs.cwd.join(path))
+    } else {
+        let default = inputs.cwd.join(CONFIG_FILE);
+        default.is_file().then_some(default)
     };
     let Some(path) = path else {
         return Ok((None, Config::default()));
@@ -276,7 +284,11 @@ pub fn load_config(inputs: &Inputs) -> Result<(Option<PathBuf>, Config), ConfigE
 ///
 /// # Errors
 /// A setting with an unusable value, named with its source.
-pub fn resolve(inputs: &Inputs, config_path: Option<PathBuf>, config: Config) -> Result<Settings, ConfigError> {
+pub fn resolve(
+    inputs: &Inputs,
+    config_path: Option<PathBuf>,
+    config: Config,
+) -> Result<Settings, ConfigError> {
     let root = config_path
         .as_deref()
         .and_then(Path::parent)
@@ -302,9 +314,15 @@ pub fn resolve(inputs: &Inputs, config_path: Option<PathBuf>, config: Config) ->
     };
     let (schema_paths, schema_source) = if inputs.schema.is_empty() {
         let paths = config.schema.map(OneOrMany::into_vec).unwrap_or_default();
-        (paths.into_iter().map(|p| root.join(p)).collect(), "`schema` in strata.toml")
+        (
+            paths.into_iter().map(|p| root.join(p)).collect(),
+            "`schema` in strata.toml",
+        )
     } else {
-        (inputs.schema.iter().map(|p| inputs.cwd.join(p)).collect(), "--schema")
+        (
+            inputs.schema.iter().map(|p| inputs.cwd.join(p)).collect(),
+            "--schema",
+        )
     };
     let migrations_dir = match &inputs.out {
         Some(out) => inputs.cwd.join(out),
@@ -321,20 +339,30 @@ pub fn resolve(inputs: &Inputs, config_path: Option<PathBuf>, config: Config) ->
         (url("--database-url", flag)?, TargetSource::Flag)
     } else if let Some(value) = env("DATABASE_URL") {
         (url("DATABASE_URL", value)?, TargetSource::DatabaseUrlEnv)
-    } else if ["POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"]
-        .iter()
-        .any(|name| env(name).is_some())
+    } else if [
+        "POSTGRES_HOST",
+        "POSTGRES_PORT",
+        "POSTGRES_DB",
+        "POSTGRES_USER",
+        "POSTGRES_PASSWORD",
+    ]
+    .iter()
+    .any(|name| env(name).is_some())
     {
         let mut info = ConnInfo::defaults();
         if let Some(host) = env("POSTGRES_HOST") {
             info.host.clone_from(host);
         }
         if let Some(port) = env("POSTGRES_PORT") {
-            info.port = port.parse().ok().filter(|p| *p != 0).ok_or_else(|| ConfigError::Value {
-                setting: "POSTGRES_PORT".to_owned(),
-                source_name: "the environment".to_owned(),
-                reason: format!("`{port}` is not a port number"),
-            })?;
+            info.port =
+                port.parse()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| ConfigError::Value {
+                        setting: "POSTGRES_PORT".to_owned(),
+                        source_name: "the environment".to_owned(),
+                        reason: format!("`{port}` is not a port number"),
+                    })?;
         }
         if let Some(db) = env("POSTGRES_DB") {
             info.dbname.clone_from(db);
@@ -345,7 +373,10 @@ pub fn resolve(inputs: &Inputs, config_path: Option<PathBuf>, config: Config) ->
         info.password = env("POSTGRES_PASSWORD").cloned();
         (info, TargetSource::PostgresVars)
     } else if let Some(value) = &config.database_url {
-        (url(&format!("database_url in {}", config_name()), value)?, TargetSource::Config)
+        (
+            url(&format!("database_url in {}", config_name()), value)?,
+            TargetSource::Config,
+        )
     } else {
         (ConnInfo::defaults(), TargetSource::Defaults)
     };
@@ -370,7 +401,9 @@ pub fn resolve(inputs: &Inputs, config_path: Option<PathBuf>, config: Config) ->
         managed_schemas: config.schemas,
         tracking: TrackingTable {
             schema: migrations.schema.unwrap_or_else(|| "drizzle".to_owned()),
-            table: migrations.table.unwrap_or_else(|| "__drizzle_migrations".to_owned()),
+            table: migrations
+                .table
+                .unwrap_or_else(|| "__drizzle_migrations".to_owned()),
         },
         production,
     })
@@ -383,15 +416,22 @@ mod tests {
     fn inputs(env: &[(&str, &str)]) -> Inputs {
         Inputs {
             cwd: PathBuf::from("/project"),
-            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             ..Inputs::default()
         }
     }
 
     #[test]
     fn unknown_keys_are_named() {
-        let error = toml::from_str::<Config>("dialect = \"postgresql\"\nshema = \"x\"\n").unwrap_err();
-        assert!(error.to_string().contains("unknown field `shema`"), "{error}");
+        let error =
+            toml::from_str::<Config>("dialect = \"postgresql\"\nshema = \"x\"\n").unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `shema`"),
+            "{error}"
+        );
         let error = toml::from_str::<Config>("[migrations]\ntabel = \"x\"\n").unwrap_err();
         assert!(error.to_string().contains("`tabel`"), "{error}");
     }
@@ -403,31 +443,60 @@ mod tests {
             ..Config::default()
         };
         let s = resolve(&inputs(&[]), None, config.clone()).unwrap();
-        assert_eq!((s.database.host.as_str(), s.database_source), ("confighost", TargetSource::Config));
+        assert_eq!(
+            (s.database.host.as_str(), s.database_source),
+            ("confighost", TargetSource::Config)
+        );
         let s = resolve(&inputs(&[("POSTGRES_DB", "other")]), None, config.clone()).unwrap();
         assert_eq!(
-            (s.database.host.as_str(), s.database.dbname.as_str(), s.database_source),
+            (
+                s.database.host.as_str(),
+                s.database.dbname.as_str(),
+                s.database_source
+            ),
             ("localhost", "other", TargetSource::PostgresVars)
         );
-        let s = resolve(&inputs(&[("DATABASE_URL", "postgres://e@envhost/e"), ("POSTGRES_DB", "x")]), None, config.clone()).unwrap();
+        let s = resolve(
+            &inputs(&[
+                ("DATABASE_URL", "postgres://e@envhost/e"),
+                ("POSTGRES_DB", "x"),
+            ]),
+            None,
+            config.clone(),
+        )
+        .unwrap();
         assert_eq!(s.database.host, "envhost");
         let mut flagged = inputs(&[("DATABASE_URL", "postgres://e@envhost/e")]);
         flagged.database_url = Some("postgres://f@flaghost/f".into());
-        assert_eq!(resolve(&flagged, None, config).unwrap().database.host, "flaghost");
+        assert_eq!(
+            resolve(&flagged, None, config).unwrap().database.host,
+            "flaghost"
+        );
         let s = resolve(&inputs(&[]), None, Config::default()).unwrap();
-        assert_eq!(s.database.redacted(), "postgres://postgres@localhost:5432/abe_stack_dev");
+        assert_eq!(
+            s.database.redacted(),
+            "postgres://postgres@localhost:5432/abe_stack_dev"
+        );
     }
 
     #[test]
     fn bad_values_name_their_source_without_secrets() {
-        let error = resolve(&inputs(&[("DATABASE_URL", "postgres://u:hunter2@h:0/db")]), None, Config::default())
-            .unwrap_err()
-            .to_string();
+        let error = resolve(
+            &inputs(&[("DATABASE_URL", "postgres://u:hunter2@h:0/db")]),
+            None,
+            Config::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.starts_with("DATABASE_URL: "), "{error}");
         assert!(!error.contains("hunter2"));
-        let error = resolve(&inputs(&[("POSTGRES_PORT", "fivefour")]), None, Config::default())
-            .unwrap_err()
-            .to_string();
+        let error = resolve(
+            &inputs(&[("POSTGRES_PORT", "fivefour")]),
+            None,
+            Config::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("POSTGRES_PORT"), "{error}");
     }
 
@@ -438,14 +507,24 @@ mod tests {
             out: Some("migrations".into()),
             ..Config::default()
         };
-        let s = resolve(&inputs(&[]), Some(PathBuf::from("/elsewhere/app/strata.toml")), config).unwrap();
+        let s = resolve(
+            &inputs(&[]),
+            Some(PathBuf::from("/elsewhere/app/strata.toml")),
+            config,
+        )
+        .unwrap();
         assert_eq!(s.schema_paths, [PathBuf::from("/elsewhere/app/schema")]);
         assert_eq!(s.migrations_dir, PathBuf::from("/elsewhere/app/migrations"));
     }
 
     #[test]
     fn production_from_environment() {
-        let s = resolve(&inputs(&[("STRATA_ENV", "production")]), None, Config::default()).unwrap();
+        let s = resolve(
+            &inputs(&[("STRATA_ENV", "production")]),
+            None,
+            Config::default(),
+        )
+        .unwrap();
         assert!(s.production);
     }
 }

@@ -1,6 +1,7 @@
 //! The desired state: the schema files loaded into a scratch database and
 //! introspected, cached by the hash of their text and the server version.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -9,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use strata_model::Catalog;
 use strata_postgres::{
-    Binaries, ClusterOptions, ConnInfo, Connection, ServerInfo, SourceFile, TempCluster, load_schema,
+    Binaries, ClusterOptions, ConnInfo, Connection, ServerInfo, SourceFile, TempCluster,
+    load_schema,
 };
 
 use crate::config::Settings;
@@ -42,7 +44,10 @@ pub fn read_schema_files(settings: &Settings) -> Result<Vec<SourceFile>, Error> 
                 return Err(Error::SchemaPath {
                     path: path.clone(),
                     from: settings.schema_source,
-                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "the folder has no .sql files"),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "the folder has no .sql files",
+                    ),
                 });
             }
             found.sort();
@@ -89,12 +94,26 @@ pub fn rename_annotations(files: &[SourceFile]) -> Vec<strata_diff::RenameReques
     for file in files {
         for annotation in strata_syntax::rename_annotations(&file.text) {
             let (from, to) = match annotation.renamed {
-                Renamed::Table { schema, from, to } => (vec![schema.unwrap_or_else(|| "public".to_owned()), from], to),
-                Renamed::Column { schema, table, from, to } => {
-                    (vec![schema.unwrap_or_else(|| "public".to_owned()), table, from], to)
-                }
+                Renamed::Table { schema, from, to } => (
+                    vec![schema.unwrap_or_else(|| "public".to_owned()), from],
+                    to,
+                ),
+                Renamed::Column {
+                    schema,
+                    table,
+                    from,
+                    to,
+                } => (
+                    vec![schema.unwrap_or_else(|| "public".to_owned()), table, from],
+                    to,
+                ),
             };
-            requests.push(strata_diff::RenameRequest::annotation(from, to, &file.path, annotation.line));
+            requests.push(strata_diff::RenameRequest::annotation(
+                from,
+                to,
+                &file.path,
+                annotation.line,
+            ));
         }
     }
     requests
@@ -102,7 +121,10 @@ pub fn rename_annotations(files: &[SourceFile]) -> Vec<strata_diff::RenameReques
 
 /// A path as the user should see it: relative to the project when inside it.
 pub fn display_path(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Where the desired state came from.
@@ -160,7 +182,10 @@ fn cache_key(files: &[SourceFile], major: u32) -> String {
         hasher.update(b"\0");
     }
     let digest = hasher.finalize();
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    digest.iter().take(16).fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// The project's cache folder (`.strata/cache`).
@@ -195,7 +220,11 @@ pub fn desired_state(
     }
     let started = Instant::now();
     let mut scratch = Scratch::open(settings, target, observer)?;
-    observer.event(Event::Stage(format!("loading {} schema file(s) into {}", files.len(), scratch.place)));
+    observer.event(Event::Stage(format!(
+        "loading {} schema file(s) into {}",
+        files.len(),
+        scratch.place
+    )));
     let mut conn = Connection::connect(&scratch.db)?;
     let report = load_schema(&mut conn, files)?;
     let (catalog, server) = conn.introspect()?;
@@ -238,13 +267,15 @@ pub fn desired_state(
 }
 
 fn prune_cache(dir: &Path, keep: usize) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     let mut files: Vec<(SystemTime, PathBuf)> = entries
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("desired-"))
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     for (_, path) in files.into_iter().skip(keep) {
         let _ = fs::remove_file(path);
     }
@@ -267,7 +298,11 @@ impl Scratch {
     ///
     /// # Errors
     /// When none of these can be used.
-    pub fn open(settings: &Settings, target: &ServerInfo, observer: &mut dyn Observer) -> Result<Scratch, Error> {
+    pub fn open(
+        settings: &Settings,
+        target: &ServerInfo,
+        observer: &mut dyn Observer,
+    ) -> Result<Scratch, Error> {
         if let Some(shadow) = &settings.shadow {
             return Scratch::on_server(shadow, "the shadow database server");
         }
@@ -276,13 +311,19 @@ impl Scratch {
         if let Ok(binaries) = &binaries
             && binaries.major == target.major()
         {
-            observer.event(Event::Stage(format!("starting a throwaway PostgreSQL {} cluster", binaries.major)));
+            observer.event(Event::Stage(format!(
+                "starting a throwaway PostgreSQL {} cluster",
+                binaries.major
+            )));
             match Scratch::on_cluster() {
                 Ok(scratch) => return Ok(scratch),
                 Err(e) => reasons.push(format!("throwaway cluster: {e}")),
             }
         }
-        match Scratch::on_server(&settings.database, "a temporary database on the target server") {
+        match Scratch::on_server(
+            &settings.database,
+            "a temporary database on the target server",
+        ) {
             Ok(scratch) => return Ok(scratch),
             Err(e) => reasons.push(format!("temporary database on the target server: {e}")),
         }
@@ -317,11 +358,17 @@ impl Scratch {
     }
 
     fn on_server(server: &ConnInfo, place: &str) -> Result<Scratch, Error> {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         let name = format!("strata_scratch_{}_{nanos:x}", std::process::id());
         let admin = server.clone();
         let mut conn = Connection::connect(&admin)?;
-        let strategy = if conn.server_version_num()? >= 150_000 { " STRATEGY FILE_COPY" } else { "" };
+        let strategy = if conn.server_version_num()? >= 150_000 {
+            " STRATEGY FILE_COPY"
+        } else {
+            ""
+        };
         conn.execute(&format!(
             "CREATE DATABASE {} TEMPLATE template0{strategy}",
             strata_syntax::quote_ident(&name)
@@ -340,7 +387,10 @@ impl Scratch {
             && let Ok(mut conn) = Connection::connect(&admin)
         {
             let name = strata_syntax::quote_ident(&self.db.dbname);
-            if conn.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).is_err() {
+            if conn
+                .execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .is_err()
+            {
                 let _ = conn.execute(&format!("DROP DATABASE IF EXISTS {name}"));
             }
         }

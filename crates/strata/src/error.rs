@@ -33,12 +33,17 @@ pub enum Error {
     #[error("no schema files are configured")]
     #[diagnostic(
         code(strata::schema::none),
-        help("pass --schema PATH (a .sql file or a folder of them), or set `schema = \"schema\"` in strata.toml")
+        help(
+            "pass --schema PATH (a .sql file or a folder of them), or set `schema = \"schema\"` in strata.toml"
+        )
     )]
     NoSchemaFiles,
     /// A schema path is missing or unreadable.
     #[error("schema path `{path}` (from {from}): {source}")]
-    #[diagnostic(code(strata::schema::path), help("check the path; folders are searched for .sql files"))]
+    #[diagnostic(
+        code(strata::schema::path),
+        help("check the path; folders are searched for .sql files")
+    )]
     SchemaPath {
         /// The path.
         path: PathBuf,
@@ -52,7 +57,9 @@ pub enum Error {
     #[error("no scratch database is available to load the schema files into: {reasons}")]
     #[diagnostic(
         code(strata::scratch::unavailable),
-        help("install the PostgreSQL server binaries (strata starts a throwaway cluster from them), or set `shadow_database_url` in strata.toml to a server where strata may create databases")
+        help(
+            "install the PostgreSQL server binaries (strata starts a throwaway cluster from them), or set `shadow_database_url` in strata.toml to a server where strata may create databases"
+        )
     )]
     NoScratch {
         /// What was tried and why each failed.
@@ -77,10 +84,14 @@ pub enum Error {
         help: Option<String>,
     },
     /// After applying, the database still differs from the schema files.
-    #[error("after applying the plan the database still differs from the schema files: {remaining}")]
+    #[error(
+        "after applying the plan the database still differs from the schema files: {remaining}"
+    )]
     #[diagnostic(
         code(strata::apply::not_converged),
-        help("nothing was committed; this is a bug in strata: please report it with the schema files")
+        help(
+            "nothing was committed; this is a bug in strata: please report it with the schema files"
+        )
     )]
     NotConverged {
         /// The statements that would still be needed.
@@ -90,7 +101,9 @@ pub enum Error {
     #[error("refusing to run {count} statement(s) that destroy data: {statements}")]
     #[diagnostic(
         code(strata::refused::data_loss),
-        help("review them, take a backup, and pass --accept-data-loss to run them; if a table or column was renamed, pass --rename instead")
+        help(
+            "review them, take a backup, and pass --accept-data-loss to run them; if a table or column was renamed, pass --rename instead"
+        )
     )]
     DataLossRefused {
         /// How many.

@@ -97,7 +97,10 @@ pub fn managed_schemas(settings: &Settings, desired: &Catalog) -> BTreeSet<Strin
 /// Narrows a catalog to the managed schemas, without the tracking table.
 pub fn restrict(catalog: &mut Catalog, scope: &BTreeSet<String>, tracking: &TrackingTable) {
     catalog.retain_schemas(|schema| scope.contains(schema));
-    catalog.remove_table(&QualifiedName::new(tracking.schema.as_str(), tracking.table.as_str()));
+    catalog.remove_table(&QualifiedName::new(
+        tracking.schema.as_str(),
+        tracking.table.as_str(),
+    ));
 }
 
 /// Reads the database and the schema files and plans the statements that
@@ -122,7 +125,16 @@ pub fn plan_push(
     };
     let mut renames = options.renames.clone();
     renames.extend(crate::desired::rename_annotations(&files));
-    plan_between(conn, current, server, desired.catalog, desired.source, scope, &renames, resolver)
+    plan_between(
+        conn,
+        current,
+        server,
+        desired.catalog,
+        desired.source,
+        scope,
+        &renames,
+        resolver,
+    )
 }
 
 /// What a push manages: these schemas, except the tracking table.
@@ -187,7 +199,12 @@ pub fn plan_between(
 
 /// Exact counts of the rows and values a plan would delete, in one query,
 /// for tables small enough to count quickly.
-fn count_losses(conn: &mut Connection, plan: &Plan, current: &Catalog, ctx: &mut RenderContext<'_>) -> Result<(), Error> {
+fn count_losses(
+    conn: &mut Connection,
+    plan: &Plan,
+    current: &Catalog,
+    ctx: &mut RenderContext<'_>,
+) -> Result<(), Error> {
     const MAX_ROWS: i64 = 1_000_000;
     const MAX_BYTES: i64 = 1 << 30;
     let small = |table: &QualifiedName| {
@@ -211,7 +228,12 @@ fn count_losses(conn: &mut Connection, plan: &Plan, current: &Catalog, ctx: &mut
                 table,
                 column,
                 generated: false,
-            } if small(table) && current.tables.get(table).is_some_and(|t| t.column(column).is_some()) => {
+            } if small(table)
+                && current
+                    .tables
+                    .get(table)
+                    .is_some_and(|t| t.column(column).is_some()) =>
+            {
                 selects.push(format!(
                     "(SELECT count({}) FROM {})",
                     strata_syntax::quote_ident(column),
@@ -230,7 +252,9 @@ fn count_losses(conn: &mut Connection, plan: &Plan, current: &Catalog, ctx: &mut
         .into_iter()
         .next()
         .unwrap_or_default();
-    let mut values = row.into_iter().map(|v| v.and_then(|v| v.parse::<i64>().ok()));
+    let mut values = row
+        .into_iter()
+        .map(|v| v.and_then(|v| v.parse::<i64>().ok()));
     for table in tables {
         if let Some(Some(n)) = values.next() {
             ctx.row_counts.insert(table, n);
@@ -248,10 +272,14 @@ fn count_losses(conn: &mut Connection, plan: &Plan, current: &Catalog, ctx: &mut
 /// does, except that a plan too big for the server's lock table is split
 /// (a stock server cannot create ~2,000 tables in one transaction).
 pub fn batches(statements: &[Statement], server: &ServerInfo) -> Vec<Batch> {
-    let budget = (u64::from(server.max_locks_per_transaction) * u64::from(server.max_connections) / 2).max(64);
+    let budget = (u64::from(server.max_locks_per_transaction) * u64::from(server.max_connections)
+        / 2)
+    .max(64);
     let weight = |s: &Statement| -> u64 {
         if s.sql.starts_with("CREATE TABLE") || s.sql.starts_with("CREATE UNLOGGED TABLE") {
-            let indexes = s.sql.matches(" PRIMARY KEY").count() + s.sql.matches(" UNIQUE").count() + s.sql.matches(" EXCLUDE").count();
+            let indexes = s.sql.matches(" PRIMARY KEY").count()
+                + s.sql.matches(" UNIQUE").count()
+                + s.sql.matches(" EXCLUDE").count();
             4 + indexes as u64
         } else {
             2
@@ -299,7 +327,11 @@ pub struct ApplyReport {
 /// # Errors
 /// A statement that fails (the transaction it is in is rolled back; the
 /// error says what was kept), or a result that does not match.
-pub fn apply_push(conn: &mut Connection, plan: &PushPlan, observer: &mut dyn Observer) -> Result<ApplyReport, Error> {
+pub fn apply_push(
+    conn: &mut Connection,
+    plan: &PushPlan,
+    observer: &mut dyn Observer,
+) -> Result<ApplyReport, Error> {
     let started = Instant::now();
     let total = plan.statements.len();
     let mut committed = 0;
@@ -318,10 +350,13 @@ pub fn apply_push(conn: &mut Connection, plan: &PushPlan, observer: &mut dyn Obs
                 } else {
                     0
                 };
-                let outcome = outcome_text(committed, i - batch.start, rolled_back, batch.transactional);
-                let help = error
-                    .database_error()
-                    .and_then(|e| e.hint.clone().or_else(|| e.strata_hint().map(str::to_owned)));
+                let outcome =
+                    outcome_text(committed, i - batch.start, rolled_back, batch.transactional);
+                let help = error.database_error().and_then(|e| {
+                    e.hint
+                        .clone()
+                        .or_else(|| e.strata_hint().map(str::to_owned))
+                });
                 return Err(Error::Apply {
                     number: i + 1,
                     total,
@@ -355,7 +390,12 @@ pub fn apply_push(conn: &mut Connection, plan: &PushPlan, observer: &mut dyn Obs
     })
 }
 
-fn outcome_text(committed: usize, ran_in_batch: usize, rolled_back: usize, transactional: bool) -> String {
+fn outcome_text(
+    committed: usize,
+    ran_in_batch: usize,
+    rolled_back: usize,
+    transactional: bool,
+) -> String {
     let mut text = String::new();
     if transactional {
         let _ = write!(
@@ -368,7 +408,10 @@ fn outcome_text(committed: usize, ran_in_batch: usize, rolled_back: usize, trans
     if committed == 0 {
         text.push_str("; nothing was applied");
     } else {
-        let _ = write!(text, "; the first {committed} statement(s) were committed earlier and are kept");
+        let _ = write!(
+            text,
+            "; the first {committed} statement(s) were committed earlier and are kept"
+        );
     }
     text
 }
@@ -384,6 +427,10 @@ fn verify(conn: &mut Connection, plan: &PushPlan) -> Result<(), Error> {
     let ctx = RenderContext::new(&after, &plan.desired);
     let statements = render(&remaining, &ctx, Dialect::Postgres);
     Err(Error::NotConverged {
-        remaining: statements.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join("; "),
+        remaining: statements
+            .iter()
+            .map(|s| s.sql.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
     })
 }

@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use strata_model::{ConstraintKind, FkAction, IdentityKind, QualifiedName};
 
 #[test]
@@ -36,8 +38,16 @@ fn introspects_tables_columns_constraints_indexes() {
     assert!(server.major() >= 12);
     assert!(catalog.schemas.contains_key(&"billing".into()));
     assert!(catalog.extensions.contains_key(&"citext".into()));
-    assert_eq!(catalog.enums[&QualifiedName::new("public", "user_role")].values, ["user", "admin"]);
-    assert_eq!(catalog.sequences[&QualifiedName::new("billing", "invoice_no")].options.start, 1000);
+    assert_eq!(
+        catalog.enums[&QualifiedName::new("public", "user_role")].values,
+        ["user", "admin"]
+    );
+    assert_eq!(
+        catalog.sequences[&QualifiedName::new("billing", "invoice_no")]
+            .options
+            .start,
+        1000
+    );
     let serial = &catalog.sequences[&QualifiedName::new("billing", "invoices_id_seq")];
     assert_eq!(serial.owned_by.as_ref().unwrap().1.as_str(), "id");
 
@@ -48,21 +58,52 @@ fn introspects_tables_columns_constraints_indexes() {
     assert_eq!(email.comment.as_deref(), Some("login"));
     let role = users.column("role").unwrap();
     assert_eq!(role.default.as_deref(), Some("'user'::public.user_role"));
-    assert_eq!(role.type_ref, Some(QualifiedName::new("public", "user_role")));
-    assert_eq!(users.column("roles").unwrap().type_ref, Some(QualifiedName::new("public", "user_role")));
-    assert_eq!(users.column("name").unwrap().collation, Some(QualifiedName::new("pg_catalog", "C")));
+    assert_eq!(
+        role.type_ref,
+        Some(QualifiedName::new("public", "user_role"))
+    );
+    assert_eq!(
+        users.column("roles").unwrap().type_ref,
+        Some(QualifiedName::new("public", "user_role"))
+    );
+    assert_eq!(
+        users.column("name").unwrap().collation,
+        Some(QualifiedName::new("pg_catalog", "C"))
+    );
     let n = users.column("n").unwrap().identity.as_ref().unwrap();
     assert_eq!((n.kind, n.options.start), (IdentityKind::ByDefault, 10));
-    assert_eq!(users.column("twice").unwrap().generated.as_deref(), Some("(n * 2)"));
+    assert_eq!(
+        users.column("twice").unwrap().generated.as_deref(),
+        Some("(n * 2)")
+    );
     assert_eq!(users.primary_key().unwrap().columns, ["id"]);
-    assert!(users.constraints.iter().any(|c| c.kind == ConstraintKind::Check));
-    let lower = users.indexes.iter().find(|i| i.name.as_str() == "users_lower_email").unwrap();
+    assert!(
+        users
+            .constraints
+            .iter()
+            .any(|c| c.kind == ConstraintKind::Check)
+    );
+    let lower = users
+        .indexes
+        .iter()
+        .find(|i| i.name.as_str() == "users_lower_email")
+        .unwrap();
     assert_eq!(lower.keys, ["lower(email::text)"]);
-    assert!(lower.definition.ends_with("USING btree (lower((email)::text) DESC NULLS LAST)"), "{}", lower.definition);
+    assert!(
+        lower
+            .definition
+            .ends_with("USING btree (lower((email)::text) DESC NULLS LAST)"),
+        "{}",
+        lower.definition
+    );
     assert_eq!(lower.columns, ["email"]);
 
     let invoices = &catalog.tables[&QualifiedName::new("billing", "invoices")];
-    let fk = invoices.constraints.iter().find(|c| c.kind == ConstraintKind::ForeignKey).unwrap();
+    let fk = invoices
+        .constraints
+        .iter()
+        .find(|c| c.kind == ConstraintKind::ForeignKey)
+        .unwrap();
     let references = fk.references.as_ref().unwrap();
     assert_eq!(references.table, QualifiedName::new("public", "users"));
     assert_eq!(references.on_delete, FkAction::Cascade);
@@ -77,7 +118,12 @@ fn introspects_tables_columns_constraints_indexes() {
     columns.sort();
     assert_eq!(columns, ["total", "user_id"]);
 
-    assert!(catalog.unmanaged.iter().any(|o| o.kind == "view" && o.name == "public.active"));
+    assert!(
+        catalog
+            .unmanaged
+            .iter()
+            .any(|o| o.kind == "view" && o.name == "public.active")
+    );
     // Extension members are not reported.
     assert!(!catalog.unmanaged.iter().any(|o| o.name.contains("citext")));
 }
@@ -87,10 +133,18 @@ fn introspects_many_tables_in_one_snapshot() {
     let db = strata_testkit::database();
     let mut sql = String::new();
     for i in 0..50 {
-        sql.push_str(&format!("CREATE TABLE t{i} (id int PRIMARY KEY, v text UNIQUE);\n"));
+        let _ = writeln!(
+            sql,
+            "CREATE TABLE t{i} (id int PRIMARY KEY, v text UNIQUE);"
+        );
     }
     db.execute(&sql);
     let (catalog, _) = db.connect().introspect().unwrap();
     assert_eq!(catalog.tables.len(), 50);
-    assert!(catalog.tables.values().all(|t| t.constraints.len() == 2 && t.columns.len() == 2));
+    assert!(
+        catalog
+            .tables
+            .values()
+            .all(|t| t.constraints.len() == 2 && t.columns.len() == 2)
+    );
 }

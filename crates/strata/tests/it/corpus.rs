@@ -28,10 +28,12 @@ struct Case {
 
 #[derive(Debug)]
 enum Verdict {
-    Passed { with_rows: bool },
+    Passed {
+        with_rows: bool,
+    },
     /// Not a schema-diff case for PostgreSQL 15 (needs pgvector, a role,
     /// another version, or expects sqldef to reject it).
-    NotApplicable(String),
+    NotApplicable(#[allow(dead_code)] String),
     /// The SQL does not load on this server as written.
     DoesNotLoad(String),
     /// Uses objects outside strata's model (reported, not diffed).
@@ -44,8 +46,12 @@ fn corpus_dir() -> PathBuf {
 }
 
 fn version_ok(case: &Case, major: u32) -> bool {
-    let parse = |v: &Option<String>| v.as_deref().and_then(|v| v.split('.').next()?.parse::<u32>().ok());
-    parse(&case.min_version).is_none_or(|min| major >= min) && parse(&case.max_version).is_none_or(|max| major <= max)
+    let parse = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|v| v.split('.').next()?.parse::<u32>().ok())
+    };
+    parse(&case.min_version).is_none_or(|min| major >= min)
+        && parse(&case.max_version).is_none_or(|max| major <= max)
 }
 
 fn judge(case: &Case, major: u32) -> Verdict {
@@ -95,7 +101,9 @@ fn judge(case: &Case, major: u32) -> Verdict {
         Ok(())
     };
     match run(&a) {
-        Ok(()) => Verdict::Passed { with_rows: filled > 0 },
+        Ok(()) => Verdict::Passed {
+            with_rows: filled > 0,
+        },
         Err(with_rows) if filled > 0 && is_data_dependent(&with_rows) => {
             // The change cannot be made with these rows (a NOT NULL column
             // without a default, a narrowing conversion): check it on an
@@ -112,7 +120,9 @@ fn judge(case: &Case, major: u32) -> Verdict {
 
 /// Errors the data causes (SQLSTATE classes 22 and 23), not the plan.
 fn is_data_dependent(message: &str) -> bool {
-    ["(SQLSTATE 22", "(SQLSTATE 23"].iter().any(|code| message.contains(code))
+    ["(SQLSTATE 22", "(SQLSTATE 23"]
+        .iter()
+        .any(|code| message.contains(code))
 }
 
 #[test]
@@ -126,9 +136,18 @@ fn sqldef_postgres_cases_pass_the_pair_property() {
     let mut cases = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).expect("read corpus file");
-        let parsed: BTreeMap<String, Case> = serde_yaml::from_str(&text).expect("corpus YAML parses");
-        let file = path.file_stem().expect("file name").to_string_lossy().into_owned();
-        cases.extend(parsed.into_iter().map(|(name, case)| (format!("{file}/{name}"), case)));
+        let parsed: BTreeMap<String, Case> =
+            serde_yaml::from_str(&text).expect("corpus YAML parses");
+        let file = path
+            .file_stem()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        cases.extend(
+            parsed
+                .into_iter()
+                .map(|(name, case)| (format!("{file}/{name}"), case)),
+        );
     }
     let only = std::env::var("STRATA_CORPUS_CASE").ok();
     if let Some(only) = &only {
@@ -146,15 +165,17 @@ fn sqldef_postgres_cases_pass_the_pair_property() {
                 loop {
                     let next = queue.lock().expect("queue").next();
                     let Some((name, case)) = next else { break };
-                    let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge(&case, major)))
-                        .unwrap_or_else(|panic| {
-                            let message = panic
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                                .unwrap_or_default();
-                            Verdict::Failed(format!("panicked: {message}"))
-                        });
+                    let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        judge(&case, major)
+                    }))
+                    .unwrap_or_else(|panic| {
+                        let message = panic
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                            .unwrap_or_default();
+                        Verdict::Failed(format!("panicked: {message}"))
+                    });
                     results.lock().expect("results").push((name, verdict));
                 }
             });
@@ -169,7 +190,10 @@ fn sqldef_postgres_cases_pass_the_pair_property() {
     let outside = count(&|v| matches!(v, Verdict::OutsideModel(_)));
     let not_loading = count(&|v| matches!(v, Verdict::DoesNotLoad(_)));
     let not_applicable = count(&|v| matches!(v, Verdict::NotApplicable(_)));
-    let failed: Vec<_> = results.iter().filter(|(_, v)| matches!(v, Verdict::Failed(_))).collect();
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|(_, v)| matches!(v, Verdict::Failed(_)))
+        .collect();
     let in_model = passed + failed.len();
     let _ = writeln!(
         report,
@@ -184,11 +208,19 @@ fn sqldef_postgres_cases_pass_the_pair_property() {
         }
     }
     for (kinds, names) in &by_kind {
-        let _ = writeln!(report, "  outside the model ({kinds}): {}", names.join(", "));
+        let _ = writeln!(
+            report,
+            "  outside the model ({kinds}): {}",
+            names.join(", ")
+        );
     }
     for (name, verdict) in &results {
         if let Verdict::DoesNotLoad(why) = verdict {
-            let _ = writeln!(report, "  does not load: {name}: {}", why.lines().next().unwrap_or_default());
+            let _ = writeln!(
+                report,
+                "  does not load: {name}: {}",
+                why.lines().next().unwrap_or_default()
+            );
         }
     }
     for (name, verdict) in &failed {
@@ -196,6 +228,17 @@ fn sqldef_postgres_cases_pass_the_pair_property() {
             let _ = writeln!(report, "FAILED {name}: {why}");
         }
     }
-    println!("{report}");
-    assert!(failed.is_empty(), "{} in-model corpus cases fail the pair property:\n{report}", failed.len());
+    // The summary is the suite's report: shown with --nocapture, and in CI.
+    #[expect(
+        clippy::print_stdout,
+        reason = "the test reports the corpus pass count"
+    )]
+    {
+        println!("{report}");
+    }
+    assert!(
+        failed.is_empty(),
+        "{} in-model corpus cases fail the pair property:\n{report}",
+        failed.len()
+    );
 }

@@ -4,7 +4,8 @@
 use crate::support::{hazards, pair, sql};
 
 const USERS: &str = "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text);";
-const USER_ROWS: &str = "INSERT INTO users VALUES (1, 'a@example.com', 'Ada'), (2, 'b@example.com', 'Bob');";
+const USER_ROWS: &str =
+    "INSERT INTO users VALUES (1, 'a@example.com', 'Ada'), (2, 'b@example.com', 'Bob');";
 
 #[test]
 fn add_a_column() {
@@ -16,7 +17,9 @@ fn add_a_column() {
     );
     assert_eq!(
         sql(&pushed),
-        ["ALTER TABLE public.users ADD COLUMN locale character varying(16) DEFAULT 'en'::character varying NOT NULL"]
+        [
+            "ALTER TABLE public.users ADD COLUMN locale character varying(16) DEFAULT 'en'::character varying NOT NULL"
+        ]
     );
     assert_eq!(hazards(&pushed), [Vec::<&str>::new()]);
 }
@@ -26,7 +29,9 @@ fn add_a_table_referencing_an_existing_one() {
     let pushed = pair(
         USERS,
         USER_ROWS,
-        &format!("{USERS}\nCREATE TABLE sessions (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), user_id bigint NOT NULL REFERENCES users ON DELETE CASCADE);\nCREATE INDEX ON sessions (user_id);"),
+        &format!(
+            "{USERS}\nCREATE TABLE sessions (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), user_id bigint NOT NULL REFERENCES users ON DELETE CASCADE);\nCREATE INDEX ON sessions (user_id);"
+        ),
         &[],
     );
     let statements = sql(&pushed);
@@ -34,7 +39,10 @@ fn add_a_table_referencing_an_existing_one() {
     assert!(statements[0].starts_with("CREATE TABLE public.sessions ("));
     assert!(statements[0].contains("CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE"));
     // An index on a new table blocks nobody.
-    assert_eq!(statements[1], "CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id)");
+    assert_eq!(
+        statements[1],
+        "CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id)"
+    );
     assert_eq!(hazards(&pushed), [Vec::<&str>::new(), Vec::new()]);
 }
 
@@ -42,7 +50,10 @@ fn add_a_table_referencing_an_existing_one() {
 fn rename_a_column_keeps_its_values() {
     let to = "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, full_name text);";
     let pushed = pair(USERS, USER_ROWS, to, &["users.name=full_name"]);
-    assert_eq!(sql(&pushed), ["ALTER TABLE public.users RENAME COLUMN name TO full_name"]);
+    assert_eq!(
+        sql(&pushed),
+        ["ALTER TABLE public.users RENAME COLUMN name TO full_name"]
+    );
     assert_eq!(hazards(&pushed), [vec!["rename-column"]]);
 }
 
@@ -57,11 +68,19 @@ fn rename_a_table_keeps_its_rows_and_names_follow() {
         &["magic_links=login_links"],
     );
     let statements = sql(&pushed);
-    assert_eq!(statements[0], "ALTER TABLE public.magic_links RENAME TO login_links");
+    assert_eq!(
+        statements[0],
+        "ALTER TABLE public.magic_links RENAME TO login_links"
+    );
     // The serial sequence, the constraints and their indexes get the names a
     // fresh CREATE TABLE would give them, without being rebuilt.
-    assert!(statements.iter().all(|s| !s.contains("DROP")), "{statements:?}");
-    assert!(statements.contains(&"ALTER SEQUENCE public.magic_links_id_seq RENAME TO login_links_id_seq".to_owned()));
+    assert!(
+        statements.iter().all(|s| !s.contains("DROP")),
+        "{statements:?}"
+    );
+    assert!(statements.contains(
+        &"ALTER SEQUENCE public.magic_links_id_seq RENAME TO login_links_id_seq".to_owned()
+    ));
     assert!(statements.contains(&"ALTER TABLE public.login_links RENAME CONSTRAINT magic_links_pkey TO login_links_pkey".to_owned()));
 }
 
@@ -71,12 +90,20 @@ fn rename_by_annotation_in_the_schema_file() {
     let pushed = pair(USERS, USER_ROWS, to, &[]);
     let statements = sql(&pushed);
     assert_eq!(statements[0], "ALTER TABLE public.users RENAME TO accounts");
-    assert_eq!(statements[1], "ALTER TABLE public.accounts RENAME COLUMN name TO display_name");
+    assert_eq!(
+        statements[1],
+        "ALTER TABLE public.accounts RENAME COLUMN name TO display_name"
+    );
 }
 
 #[test]
 fn drop_a_table_is_data_loss_with_the_row_count() {
-    let pushed = pair(&format!("{USERS}\nCREATE TABLE old (x int);"), "INSERT INTO old VALUES (1), (2), (3);", USERS, &[]);
+    let pushed = pair(
+        &format!("{USERS}\nCREATE TABLE old (x int);"),
+        "INSERT INTO old VALUES (1), (2), (3);",
+        USERS,
+        &[],
+    );
     assert_eq!(sql(&pushed), ["DROP TABLE public.old"]);
     let hazard = &pushed.statements[0].hazards[0];
     assert_eq!(hazard.id.as_str(), "drop-table");
@@ -86,9 +113,18 @@ fn drop_a_table_is_data_loss_with_the_row_count() {
 
 #[test]
 fn drop_a_column_is_data_loss() {
-    let pushed = pair(USERS, USER_ROWS, "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);", &[]);
+    let pushed = pair(
+        USERS,
+        USER_ROWS,
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);",
+        &[],
+    );
     assert_eq!(sql(&pushed), ["ALTER TABLE public.users DROP COLUMN name"]);
-    assert!(pushed.statements[0].hazards[0].message.contains("(2 non-null values)"));
+    assert!(
+        pushed.statements[0].hazards[0]
+            .message
+            .contains("(2 non-null values)")
+    );
 }
 
 #[test]
@@ -101,9 +137,14 @@ fn type_change_uses_a_cast_and_keeps_values() {
     );
     assert_eq!(
         sql(&pushed),
-        ["ALTER TABLE public.t ALTER COLUMN qty DROP DEFAULT, ALTER COLUMN qty TYPE integer USING qty::integer, ALTER COLUMN qty SET DEFAULT 0"]
+        [
+            "ALTER TABLE public.t ALTER COLUMN qty DROP DEFAULT, ALTER COLUMN qty TYPE integer USING qty::integer, ALTER COLUMN qty SET DEFAULT 0"
+        ]
     );
-    assert_eq!(hazards(&pushed), [vec!["type-change-may-fail", "table-rewrite"]]);
+    assert_eq!(
+        hazards(&pushed),
+        [vec!["type-change-may-fail", "table-rewrite"]]
+    );
 }
 
 #[test]
@@ -114,7 +155,10 @@ fn widening_a_varchar_is_free_and_narrowing_never_truncates() {
         "CREATE TABLE t (code varchar(32));",
         &[],
     );
-    assert_eq!(sql(&pushed), ["ALTER TABLE public.t ALTER COLUMN code TYPE character varying(32)"]);
+    assert_eq!(
+        sql(&pushed),
+        ["ALTER TABLE public.t ALTER COLUMN code TYPE character varying(32)"]
+    );
     assert_eq!(hazards(&pushed), [Vec::<&str>::new()]);
     // Narrowing below the data fails instead of truncating (no USING cast).
     let db = crate::support::loaded("CREATE TABLE t (code varchar(32));").unwrap();
@@ -143,7 +187,10 @@ fn enum_values_are_added_in_place() {
             "ALTER TABLE public.u ALTER COLUMN r SET DEFAULT 'guest'::public.role",
         ]
     );
-    assert_eq!(pushed.statements[0].transaction, strata_sql::Transaction::Outside);
+    assert_eq!(
+        pushed.statements[0].transaction,
+        strata_sql::Transaction::Outside
+    );
 }
 
 #[test]
@@ -155,10 +202,24 @@ fn removing_an_enum_value_rebuilds_the_type_and_keeps_rows() {
         &[],
     );
     let statements = sql(&pushed);
-    assert_eq!(statements[0], "ALTER TYPE public.role RENAME TO role__strata_old");
-    assert_eq!(statements[1], "CREATE TYPE public.role AS ENUM ('admin', 'user')");
-    assert!(statements.iter().any(|s| s.contains("USING rs::text[]::public.role[]")), "{statements:?}");
-    assert_eq!(statements.last().unwrap(), "DROP TYPE public.role__strata_old");
+    assert_eq!(
+        statements[0],
+        "ALTER TYPE public.role RENAME TO role__strata_old"
+    );
+    assert_eq!(
+        statements[1],
+        "CREATE TYPE public.role AS ENUM ('admin', 'user')"
+    );
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.contains("USING rs::text[]::public.role[]")),
+        "{statements:?}"
+    );
+    assert_eq!(
+        statements.last().unwrap(),
+        "DROP TYPE public.role__strata_old"
+    );
 }
 
 #[test]
@@ -170,11 +231,21 @@ fn defaults_nullability_and_identity_change_in_place() {
         &[],
     );
     let statements = sql(&pushed);
-    assert!(statements.contains(&"ALTER TABLE public.t ALTER COLUMN id DROP DEFAULT".to_owned()), "{statements:?}");
-    assert!(statements.iter().any(|s| s.starts_with("ALTER TABLE public.t ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY")));
-    assert!(statements.contains(&"SELECT setval('public.t_id_seq1', max(id)) FROM public.t".to_owned()) || statements.iter().any(|s| s.starts_with("SELECT setval(")));
+    assert!(
+        statements.contains(&"ALTER TABLE public.t ALTER COLUMN id DROP DEFAULT".to_owned()),
+        "{statements:?}"
+    );
+    assert!(statements.iter().any(|s| {
+        s.starts_with("ALTER TABLE public.t ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY")
+    }));
+    assert!(
+        statements.contains(&"SELECT setval('public.t_id_seq1', max(id)) FROM public.t".to_owned())
+            || statements.iter().any(|s| s.starts_with("SELECT setval("))
+    );
     assert!(statements.contains(&"ALTER TABLE public.t ALTER COLUMN n SET NOT NULL".to_owned()));
-    assert!(statements.contains(&"ALTER TABLE public.t ALTER COLUMN flag SET DEFAULT true".to_owned()));
+    assert!(
+        statements.contains(&"ALTER TABLE public.t ALTER COLUMN flag SET DEFAULT true".to_owned())
+    );
     assert!(statements.contains(&"ALTER TABLE public.t ALTER COLUMN s DROP NOT NULL".to_owned()));
     assert!(statements.contains(&"DROP SEQUENCE public.t_id_seq".to_owned()));
 }
@@ -183,7 +254,10 @@ fn defaults_nullability_and_identity_change_in_place() {
 fn identity_continues_after_existing_values() {
     let a = crate::support::loaded("CREATE TABLE t (id int PRIMARY KEY, v text);").unwrap();
     a.execute("INSERT INTO t VALUES (1, 'a'), (41, 'b')");
-    let b = crate::support::loaded("CREATE TABLE t (id int GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, v text);").unwrap();
+    let b = crate::support::loaded(
+        "CREATE TABLE t (id int GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, v text);",
+    )
+    .unwrap();
     let (expected, _) = b.connect().introspect().unwrap();
     crate::support::push_and_check(&a, "", &expected, &[]).unwrap();
     a.execute("INSERT INTO t (v) VALUES ('c')");
@@ -200,7 +274,9 @@ fn foreign_key_cycles_are_broken_with_alter_table() {
     );
     let statements = sql(&pushed);
     assert_eq!(statements.len(), 3, "{statements:?}");
-    assert!(statements[2].starts_with("ALTER TABLE public.") && statements[2].contains("FOREIGN KEY"));
+    assert!(
+        statements[2].starts_with("ALTER TABLE public.") && statements[2].contains("FOREIGN KEY")
+    );
     // And back: dropping both tables drops a foreign key first.
     let pushed = pair(
         "CREATE TABLE a (id int PRIMARY KEY, b_id int); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a); ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;",
@@ -253,7 +329,12 @@ fn generated_columns_change_their_expression() {
     let statements = sql(&pushed);
     assert!(statements.contains(&"ALTER TABLE public.t DROP COLUMN b".to_owned()));
     // Computed values are not data loss.
-    assert!(!pushed.statements.iter().any(strata_sql::Statement::is_data_loss));
+    assert!(
+        !pushed
+            .statements
+            .iter()
+            .any(strata_sql::Statement::is_data_loss)
+    );
 }
 
 #[test]

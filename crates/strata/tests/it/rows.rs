@@ -40,7 +40,9 @@ fn insert_for(catalog: &Catalog, table: &Table) -> String {
             continue;
         }
         let reference = table.constraints.iter().find(|c| {
-            c.kind == ConstraintKind::ForeignKey && c.columns.len() == 1 && c.columns[0] == column.name
+            c.kind == ConstraintKind::ForeignKey
+                && c.columns.len() == 1
+                && c.columns[0] == column.name
         });
         let value = match reference.and_then(|c| c.references.as_ref()) {
             Some(r) => Some(format!(
@@ -60,7 +62,11 @@ fn insert_for(catalog: &Catalog, table: &Table) -> String {
     if columns.is_empty() {
         format!("INSERT INTO {name} DEFAULT VALUES")
     } else {
-        format!("INSERT INTO {name} ({}) VALUES ({})", columns.join(", "), values.join(", "))
+        format!(
+            "INSERT INTO {name} ({}) VALUES ({})",
+            columns.join(", "),
+            values.join(", ")
+        )
     }
 }
 

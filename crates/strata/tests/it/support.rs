@@ -57,7 +57,12 @@ pub(crate) fn row_counts(conn: &mut Connection, catalog: &Catalog) -> BTreeMap<Q
     }
     let selects: Vec<String> = names
         .iter()
-        .map(|n| format!("(SELECT count(*) FROM {})", strata_syntax::quote_qualified(&n.schema, &n.name)))
+        .map(|n| {
+            format!(
+                "(SELECT count(*) FROM {})",
+                strata_syntax::quote_qualified(&n.schema, &n.name)
+            )
+        })
         .collect();
     let row = conn
         .query_text(&format!("SELECT {}", selects.join(", ")))
@@ -80,7 +85,12 @@ pub(crate) struct Pushed {
 /// `renames` flags and the script's annotations; checks that the result
 /// equals `target` loaded directly (`expected`), that rows of tables that
 /// remain are kept, and that a second push plans nothing.
-pub(crate) fn push_and_check(db: &TestDatabase, target: &str, expected: &Catalog, renames: &[&str]) -> Result<Pushed, String> {
+pub(crate) fn push_and_check(
+    db: &TestDatabase,
+    target: &str,
+    expected: &Catalog,
+    renames: &[&str],
+) -> Result<Pushed, String> {
     let mut conn = db.connect();
     let (current, server) = conn.introspect().map_err(|e| e.to_string())?;
     let scope = scope_of(&current, expected);
@@ -101,12 +111,14 @@ pub(crate) fn push_and_check(db: &TestDatabase, target: &str, expected: &Catalog
         &mut NoRenames,
     )
     .map_err(|e| format!("plan: {e}"))?;
-    let renamed: BTreeMap<QualifiedName, QualifiedName> = plan
+    let table_renames: BTreeMap<QualifiedName, QualifiedName> = plan
         .plan
         .changes
         .iter()
         .filter_map(|c| match c {
-            strata_diff::Change::RenameTable { from, to } => Some((from.clone(), from.with_name(to.clone()))),
+            strata_diff::Change::RenameTable { from, to } => {
+                Some((from.clone(), from.with_name(to.clone())))
+            }
             _ => None,
         })
         .collect();
@@ -118,10 +130,16 @@ pub(crate) fn push_and_check(db: &TestDatabase, target: &str, expected: &Catalog
     scope.restrict(&mut after);
     let mut wanted = expected.clone();
     scope.restrict(&mut wanted);
-    for (a, b, label) in [(&after, &wanted, "database → target"), (&wanted, &after, "target → database")] {
+    for (a, b, label) in [
+        (&after, &wanted, "database → target"),
+        (&wanted, &after, "target → database"),
+    ] {
         let diff = strata_diff::diff(a, b, &[], &mut NoRenames).map_err(|e| e.to_string())?;
         if !diff.is_empty() {
-            return Err(format!("after the push, {label} still differs: {:?}", diff.changes));
+            return Err(format!(
+                "after the push, {label} still differs: {:?}",
+                diff.changes
+            ));
         }
     }
     let again = plan_between(
@@ -141,11 +159,13 @@ pub(crate) fn push_and_check(db: &TestDatabase, target: &str, expected: &Catalog
     }
     let after_counts = row_counts(&mut conn, &after);
     for (table, count) in before {
-        let name = renamed.get(&table).unwrap_or(&table);
+        let name = table_renames.get(&table).unwrap_or(&table);
         if let Some(now) = after_counts.get(name)
             && *now != count
         {
-            return Err(format!("table {name} had {count} rows and has {now} after the push"));
+            return Err(format!(
+                "table {name} had {count} rows and has {now} after the push"
+            ));
         }
     }
     Ok(Pushed {
