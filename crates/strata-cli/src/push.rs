@@ -34,6 +34,8 @@ pub(crate) fn run(
             CachePolicy::Use
         },
     };
+    // Check the schema files before touching the database.
+    let files = strata::desired::read_schema_files(settings)?;
     let mut conn = Connection::connect(&settings.database)?;
     let mut terminal = TerminalRenames;
     let mut none = NoRenames;
@@ -42,7 +44,7 @@ pub(crate) fn run(
     } else {
         &mut none
     };
-    let plan = plan_push(settings, &mut conn, &options, resolver, out)?;
+    let plan = plan_push(settings, &mut conn, &files, &options, resolver, out)?;
     if out.verbose {
         let source = match &plan.desired_source {
             DesiredSource::Cache => "the cache (schema files unchanged)".to_owned(),

@@ -88,7 +88,7 @@ impl<'a> Comparer<'a> {
                         name: name.clone(),
                         from_version: old.version.clone(),
                         to_version: extension.version.clone(),
-                    })
+                    });
                 }
                 Some(_) => {}
             }

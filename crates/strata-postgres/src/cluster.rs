@@ -398,6 +398,11 @@ impl TempCluster {
     pub fn binaries(&self) -> &Binaries {
         &self.binaries
     }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
 }
 
 impl Drop for TempCluster {

@@ -225,6 +225,29 @@ impl ConnInfo {
         }
     }
 
+    /// `postgres://user@host:port/db`: where, for messages (no password,
+    /// no parameters).
+    pub fn describe(&self) -> String {
+        if self.is_socket() {
+            format!(
+                "postgres://{}@{}/{}",
+                self.user,
+                self.address(),
+                self.dbname
+            )
+        } else {
+            let host = if self.host.contains(':') {
+                format!("[{}]", self.host)
+            } else {
+                self.host.clone()
+            };
+            format!(
+                "postgres://{}@{host}:{}/{}",
+                self.user, self.port, self.dbname
+            )
+        }
+    }
+
     /// The full URL, password included: only for handing to a child
     /// process or a config, never for printing.
     pub fn to_url_with_password(&self) -> String {

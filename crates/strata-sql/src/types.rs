@@ -138,7 +138,13 @@ pub(crate) fn classify(from: &str, to: &str) -> TypeChange {
     if is_string(y) {
         // Everything has a text form.
         if is_length_limited(&b) {
-            return may_fail;
+            // text and varchar share a representation: only a length check.
+            let checked_only =
+                y == "character varying" && matches!(x, "text" | "character varying");
+            return TypeChange {
+                rewrite: !checked_only,
+                ..may_fail
+            };
         }
         let binary = matches!(
             (x, y),

@@ -159,3 +159,32 @@ pub fn database() -> TestDatabase {
 pub fn server_info() -> ConnInfo {
     server().admin()
 }
+
+/// A separate cluster that asks for a password on TCP (unix sockets stay
+/// trusted), for tests of authentication errors. Returns the cluster (keep
+/// it alive) and TCP settings with the right password.
+///
+/// # Panics
+/// When the cluster cannot be started or configured.
+pub fn password_cluster(password: &str) -> (TempCluster, ConnInfo) {
+    let cluster =
+        TempCluster::start(&ClusterOptions { tcp: true }).expect("start a password cluster");
+    let mut local =
+        Connection::connect(&cluster.conn_info("postgres")).expect("connect over the socket");
+    local
+        .execute(&format!(
+            "ALTER ROLE postgres PASSWORD '{}'",
+            password.replace('\'', "''")
+        ))
+        .expect("set the password");
+    let hba = cluster.data_dir().join("pg_hba.conf");
+    std::fs::write(
+        &hba,
+        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+    )
+    .expect("write pg_hba.conf");
+    local.execute("SELECT pg_reload_conf()").expect("reload");
+    let mut info = cluster.tcp_conn_info("postgres").expect("tcp");
+    info.password = Some(password.to_owned());
+    (cluster, info)
+}

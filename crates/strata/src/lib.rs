@@ -15,8 +15,9 @@
 //! let inputs = Inputs { cwd: std::env::current_dir().unwrap(), ..Inputs::default() };
 //! let (path, config) = load_config(&inputs).unwrap();
 //! let settings = resolve(&inputs, path, config).unwrap();
+//! let files = strata::desired::read_schema_files(&settings).unwrap();
 //! let mut conn = strata_postgres::Connection::connect(&settings.database).unwrap();
-//! let plan = plan_push(&settings, &mut conn, &PushOptions::default(), &mut NoRenames, &mut ()).unwrap();
+//! let plan = plan_push(&settings, &mut conn, &files, &PushOptions::default(), &mut NoRenames, &mut ()).unwrap();
 //! if plan.data_loss().next().is_none() {
 //!     apply_push(&mut conn, &plan, &mut ()).unwrap();
 //! }

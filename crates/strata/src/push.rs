@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use strata_diff::{Change, NoRenames, Plan, RenameRequest, RenameResolver};
 use strata_model::{Catalog, QualifiedName, UnmanagedObject};
-use strata_postgres::{Connection, ServerInfo};
+use strata_postgres::{Connection, ServerInfo, SourceFile};
 use strata_sql::{Dialect, RenderContext, Statement, Transaction, render};
 
 use crate::config::{Settings, TrackingTable};
-use crate::desired::{CachePolicy, DesiredSource, desired_state, read_schema_files};
+use crate::desired::{CachePolicy, DesiredSource, desired_state};
 use crate::{Error, Event, Observer};
 
 /// How to plan a push.
@@ -111,20 +111,20 @@ pub fn restrict(catalog: &mut Catalog, scope: &BTreeSet<String>, tracking: &Trac
 pub fn plan_push(
     settings: &Settings,
     conn: &mut Connection,
+    files: &[SourceFile],
     options: &PushOptions,
     resolver: &mut dyn RenameResolver,
     observer: &mut dyn Observer,
 ) -> Result<PushPlan, Error> {
-    let files = read_schema_files(settings)?;
-    observer.event(Event::Stage(format!("reading {}", conn.info().redacted())));
+    observer.event(Event::Stage(format!("reading {}", conn.info().describe())));
     let (current, server) = conn.introspect()?;
-    let desired = desired_state(settings, &files, &server, options.cache, observer)?;
+    let desired = desired_state(settings, files, &server, options.cache, observer)?;
     let scope = Scope {
         schemas: managed_schemas(settings, &desired.catalog),
         tracking: settings.tracking.clone(),
     };
     let mut renames = options.renames.clone();
-    renames.extend(crate::desired::rename_annotations(&files));
+    renames.extend(crate::desired::rename_annotations(files));
     plan_between(
         conn,
         current,
@@ -183,7 +183,7 @@ pub fn plan_between(
         .cloned()
         .collect();
     Ok(PushPlan {
-        target: conn.info().redacted(),
+        target: conn.info().describe(),
         unmanaged: current.unmanaged.clone(),
         unmanaged_missing,
         server,

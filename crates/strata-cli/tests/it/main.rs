@@ -1,1 +1,5 @@
-//! CLI tests
+//! End-to-end tests of the `strata` binary: real processes, real
+//! databases, checked by exit code, output and the database afterwards.
+
+mod push;
+mod support;
