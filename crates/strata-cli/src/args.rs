@@ -57,6 +57,23 @@ pub(crate) enum ColorChoice {
 pub(crate) enum Command {
     /// Make the database match the schema files now, without migration files
     Push(PushArgs),
+    /// The project's own development PostgreSQL, under .strata/ (no Docker)
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub(crate) enum DbAction {
+    /// Create (first time) and start it; strata uses it when no database is configured
+    Start,
+    /// Stop it (the data is kept)
+    Stop,
+    /// Say whether it exists and runs, and where
+    Status,
+    /// Print its URL (for DATABASE_URL or other tools)
+    Url,
 }
 
 #[derive(Debug, Args)]

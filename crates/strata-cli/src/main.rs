@@ -1,6 +1,7 @@
 //! The `strata` command.
 
 mod args;
+mod db;
 mod output;
 mod prompt;
 mod push;
@@ -11,7 +12,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use miette::Diagnostic;
 use strata::Settings;
-use strata::config::{Inputs, load_config, read_dotenv, resolve};
+use strata::config::{Inputs, TargetSource, load_config, project_root, read_dotenv, resolve};
+use strata::local::LocalCluster;
 use strata_postgres::{DatabaseError, LoadError, PgError};
 
 use crate::args::{Cli, Command};
@@ -41,8 +43,25 @@ fn main() -> ExitCode {
 fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, strata::Error> {
     let settings = settings(cli)?;
     match &cli.command {
-        Command::Push(args) => push::run(&settings, &cli.global, args, out),
+        Command::Push(args) => {
+            ensure_local_running(&settings, out)?;
+            push::run(&settings, &cli.global, args, out)
+        }
+        Command::Db { action } => db::run(&settings, *action, &cli.global, out),
     }
+}
+
+/// The project's local cluster is used when nothing else is configured:
+/// start it if it was stopped.
+fn ensure_local_running(settings: &Settings, out: &mut Output) -> Result<(), strata::Error> {
+    if settings.database_source == TargetSource::Local
+        && LocalCluster::find(&settings.root)
+            .is_some_and(|c| c.state() != strata::local::LocalState::Running)
+    {
+        out.status("starting the project's local PostgreSQL (strata db start)");
+        LocalCluster::start(&settings.root)?;
+    }
+    Ok(())
 }
 
 /// Flags over environment over `.env` over config.
@@ -59,8 +78,11 @@ fn settings(cli: &Cli) -> Result<Settings, strata::Error> {
         schema: cli.global.schema.clone(),
         out: cli.global.out.clone(),
         env: BTreeMap::new(),
+        local: None,
     };
     let (config_path, config) = load_config(&inputs)?;
+    let root = project_root(&inputs, config_path.as_deref());
+    inputs.local = LocalCluster::find(&root).map(|cluster| cluster.conn_info());
     let mut env = BTreeMap::new();
     if let Some(dir) = config_path.as_deref().and_then(std::path::Path::parent)
         && dir != cwd

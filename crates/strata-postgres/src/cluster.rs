@@ -470,7 +470,13 @@ pub fn cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("strata"))
 }
 
-fn init_data_dir(
+/// Creates a data directory at `data`: a copy of the cached template of this
+/// server version when there is one, else `initdb` (and the template is
+/// cached for next time).
+///
+/// # Errors
+/// `initdb` failing.
+pub fn init_data_dir(
     binaries: &Binaries,
     run_as: Option<RunAs>,
     data: &Path,

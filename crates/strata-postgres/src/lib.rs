@@ -25,7 +25,9 @@ mod load;
 
 use strata_model::Catalog;
 
-pub use cluster::{Binaries, ClusterError, ClusterOptions, RunAs, TempCluster, cache_dir};
+pub use cluster::{
+    Binaries, ClusterError, ClusterOptions, RunAs, TempCluster, cache_dir, init_data_dir,
+};
 pub use conn::{ConnInfo, SslMode, UrlError, redact_url};
 pub use error::{DatabaseError, PgError, hint_for_code};
 pub use introspect::ServerInfo;

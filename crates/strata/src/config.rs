@@ -145,6 +145,9 @@ pub enum TargetSource {
     PostgresVars,
     /// `database_url` in the config file.
     Config,
+    /// Nothing was configured and the project has its own local cluster
+    /// (`strata db start`).
+    Local,
     /// Nothing was configured: the seed's defaults.
     Defaults,
 }
@@ -157,6 +160,7 @@ impl TargetSource {
             TargetSource::DatabaseUrlEnv => "DATABASE_URL",
             TargetSource::PostgresVars => "the POSTGRES_* variables",
             TargetSource::Config => "database_url in strata.toml",
+            TargetSource::Local => "the project's local cluster (strata db start)",
             TargetSource::Defaults => {
                 "the defaults (POSTGRES_HOST=localhost, POSTGRES_PORT=5432, POSTGRES_DB=abe_stack_dev, POSTGRES_USER=postgres)"
             }
@@ -217,6 +221,16 @@ pub struct Inputs {
     pub out: Option<PathBuf>,
     /// The environment (the process's, over `.env`).
     pub env: BTreeMap<String, String>,
+    /// The project's local cluster, when it exists: used when nothing
+    /// else names a database.
+    pub local: Option<ConnInfo>,
+}
+
+/// The project directory: the config file's, else the working directory.
+pub fn project_root(inputs: &Inputs, config_path: Option<&Path>) -> PathBuf {
+    config_path
+        .and_then(Path::parent)
+        .map_or_else(|| inputs.cwd.clone(), Path::to_path_buf)
 }
 
 /// Reads `.env` in `dir` if it exists.
@@ -280,7 +294,8 @@ pub fn load_config(inputs: &Inputs) -> Result<(Option<PathBuf>, Config), ConfigE
 /// Turns inputs and config into settings. The target database is, in
 /// order: `--database-url`, `DATABASE_URL`, the `POSTGRES_*` variables
 /// (any of them set; the others take the seed's defaults), the config's
-/// `database_url`, then the seed's defaults.
+/// `database_url`, then the project's local cluster when it exists, then
+/// the seed's defaults.
 ///
 /// # Errors
 /// A setting with an unusable value, named with its source.
@@ -289,10 +304,7 @@ pub fn resolve(
     config_path: Option<PathBuf>,
     config: Config,
 ) -> Result<Settings, ConfigError> {
-    let root = config_path
-        .as_deref()
-        .and_then(Path::parent)
-        .map_or_else(|| inputs.cwd.clone(), Path::to_path_buf);
+    let root = project_root(inputs, config_path.as_deref());
     let config_name = || {
         config_path
             .as_deref()
@@ -377,6 +389,8 @@ pub fn resolve(
             url(&format!("database_url in {}", config_name()), value)?,
             TargetSource::Config,
         )
+    } else if let Some(local) = &inputs.local {
+        (local.clone(), TargetSource::Local)
     } else {
         (ConnInfo::defaults(), TargetSource::Defaults)
     };

@@ -27,6 +27,7 @@
 pub mod config;
 pub mod desired;
 mod error;
+pub mod local;
 pub mod push;
 
 pub use config::Settings;
