@@ -81,16 +81,16 @@ pub(crate) fn run(
                 }
             }
         }
-        DbAction::Url => match LocalCluster::find(root) {
-            Some(cluster) => out.out(&cluster.conn_info().to_url_with_password()),
-            None => {
+        DbAction::Url => {
+            let Some(cluster) = LocalCluster::find(root) else {
                 out.error(
                     "there is no local PostgreSQL in this project",
                     &[("hint", "create it with `strata db start`".to_owned())],
                 );
                 return Ok(ExitCode::from(1));
-            }
-        },
+            };
+            out.out(&cluster.conn_info().to_url_with_password());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
