@@ -84,6 +84,18 @@ struct Pending {
 /// The first statement (in file order) that cannot succeed, with its file,
 /// line and the server's message.
 pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadReport, LoadError> {
+    load_schema_with_progress(conn, files, &mut |_, _| {})
+}
+
+/// [`load_schema`], calling `progress(done, total)` as statements succeed.
+///
+/// # Errors
+/// As [`load_schema`].
+pub fn load_schema_with_progress(
+    conn: &mut Connection,
+    files: &[SourceFile],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
     let mut pending = Vec::new();
     for (index, file) in files.iter().enumerate() {
@@ -106,12 +118,16 @@ pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadRe
     }
     let mut report = LoadReport::default();
     let mut round = 0;
+    let mut total = pending.len();
     loop {
         let mut deferred = Vec::new();
         let before = pending.len();
         for mut statement in pending {
             match conn.execute(&statement.text) {
-                Ok(()) => report.statements += 1,
+                Ok(()) => {
+                    report.statements += 1;
+                    progress(report.statements, total);
+                }
                 Err(PgError::Database { error, .. }) if error.is_missing_object() => {
                     statement.error = Some(error);
                     deferred.push(statement);
@@ -125,7 +141,8 @@ pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadRe
         if deferred.is_empty() {
             break;
         }
-        if deferred.len() == before && !break_foreign_key_cycle(&mut deferred) {
+        let waiting = deferred.len();
+        if waiting == before && !break_foreign_key_cycle(&mut deferred) {
             let first = deferred.into_iter().next().expect("deferred is not empty");
             let error = first
                 .error
@@ -137,6 +154,7 @@ pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadRe
             );
             return Err(statement_error(files, &first, error, help));
         }
+        total += deferred.len() - waiting;
         round += 1;
         report.retries = round;
         pending = deferred;

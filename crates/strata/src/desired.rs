@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use strata_model::Catalog;
 use strata_postgres::{
     Binaries, ClusterOptions, ConnInfo, Connection, ServerInfo, SourceFile, TempCluster,
-    load_schema,
+    load_schema_with_progress,
 };
 
 use crate::config::Settings;
@@ -226,7 +226,9 @@ pub fn desired_state(
         scratch.place
     )));
     let mut conn = Connection::connect(&scratch.db)?;
-    let report = load_schema(&mut conn, files)?;
+    let report = load_schema_with_progress(&mut conn, files, &mut |done, total| {
+        observer.event(Event::Progress { done, total });
+    })?;
     let (catalog, server) = conn.introspect()?;
     drop(conn);
     scratch.close();

@@ -406,3 +406,16 @@ fn on_a_terminal_renames_are_asked_for() {
     assert!(text.contains("Applied 1 statement"), "{text}");
     assert_eq!(db.value("SELECT display_name FROM users"), "Ada");
 }
+
+#[test]
+fn a_missing_database_says_how_to_create_it() {
+    let db = strata_testkit::database();
+    let mut info = db.info().clone();
+    info.dbname = "no_such_database".to_owned();
+    let project = Project::abe_stack();
+    let run = project.strata(&["--database-url", &info.to_url_with_password(), "push"]);
+    run.expect_code(1);
+    let stderr = run.stderr();
+    assert!(stderr.contains("database \"no_such_database\" does not exist"), "{stderr}");
+    assert!(stderr.contains("createdb"), "{stderr}");
+}
