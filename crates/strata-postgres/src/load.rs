@@ -117,6 +117,11 @@ pub fn load_schema_with_progress(
         }
     }
     let mut report = LoadReport::default();
+    if in_one_transaction(conn, &pending, progress)? {
+        report.statements = pending.len();
+        report.elapsed = started.elapsed();
+        return Ok(report);
+    }
     let mut round = 0;
     let mut total = pending.len();
     loop {
@@ -161,6 +166,36 @@ pub fn load_schema_with_progress(
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The fast path for files written in dependency order: every statement in
+/// one transaction, many per round trip. Returns false (having rolled back)
+/// when any statement fails, so that the caller takes the slow path, which
+/// reorders and reports errors with their lines.
+fn in_one_transaction(
+    conn: &mut Connection,
+    pending: &[Pending],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<bool, LoadError> {
+    const PER_ROUND_TRIP: usize = 100;
+    conn.execute("BEGIN")?;
+    let mut done = 0;
+    for chunk in pending.chunks(PER_ROUND_TRIP) {
+        let script: Vec<&str> = chunk.iter().map(|p| p.text.as_str()).collect();
+        match conn.execute(&script.join(";\n")) {
+            Ok(()) => {
+                done += chunk.len();
+                progress(done, pending.len());
+            }
+            Err(PgError::Database { .. }) => {
+                conn.execute("ROLLBACK")?;
+                return Ok(false);
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    conn.execute("COMMIT")?;
+    Ok(true)
 }
 
 /// Tables whose foreign keys reference each other cannot be created as

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use strata_diff::{Change, NoRenames, Plan, RenameRequest, RenameResolver};
 use strata_model::{Catalog, QualifiedName, UnmanagedObject};
-use strata_postgres::{Connection, ServerInfo, SourceFile};
+use strata_postgres::{Connection, PgError, ServerInfo, SourceFile};
 use strata_sql::{Dialect, RenderContext, Statement, Transaction, render};
 
 use crate::config::{Settings, TrackingTable};
@@ -341,32 +341,28 @@ pub fn apply_push(
         if batch.transactional {
             conn.execute("BEGIN")?;
         }
-        for i in batch.start..batch.end {
-            let statement = &plan.statements[i];
-            if let Err(error) = conn.execute(&statement.sql) {
-                let rolled_back = if batch.transactional {
-                    let _ = conn.execute("ROLLBACK");
-                    batch.end - batch.start
-                } else {
-                    0
-                };
-                let outcome =
-                    outcome_text(committed, i - batch.start, rolled_back, batch.transactional);
-                let help = error.database_error().and_then(|e| {
-                    e.hint
-                        .clone()
-                        .or_else(|| e.strata_hint().map(str::to_owned))
-                });
-                return Err(Error::Apply {
-                    number: i + 1,
-                    total,
-                    sql: statement.sql.clone(),
-                    error,
-                    outcome,
-                    help,
-                });
-            }
-            observer.event(Event::Progress { done: i + 1, total });
+        if let Err((i, error)) = run_statements(conn, plan, batch, observer) {
+            let rolled_back = if batch.transactional {
+                let _ = conn.execute("ROLLBACK");
+                batch.end - batch.start
+            } else {
+                0
+            };
+            let outcome =
+                outcome_text(committed, i - batch.start, rolled_back, batch.transactional);
+            let help = error.database_error().and_then(|e| {
+                e.hint
+                    .clone()
+                    .or_else(|| e.strata_hint().map(str::to_owned))
+            });
+            return Err(Error::Apply {
+                number: i + 1,
+                total,
+                sql: plan.statements[i].sql.clone(),
+                error,
+                outcome,
+                help,
+            });
         }
         if batch.transactional {
             if b == last_batch {
@@ -388,6 +384,54 @@ pub fn apply_push(
         transactions,
         elapsed: started.elapsed(),
     })
+}
+
+/// Runs a batch's statements, many per round trip (a savepoint before each
+/// group, so that a failure can be traced to its statement by running the
+/// group again one statement at a time). Returns the failing statement's
+/// index and error.
+fn run_statements(
+    conn: &mut Connection,
+    plan: &PushPlan,
+    batch: &Batch,
+    observer: &mut dyn Observer,
+) -> Result<(), (usize, PgError)> {
+    const PER_ROUND_TRIP: usize = 64;
+    let total = plan.statements.len();
+    if !batch.transactional {
+        for i in batch.start..batch.end {
+            conn.execute(&plan.statements[i].sql).map_err(|e| (i, e))?;
+            observer.event(Event::Progress { done: i + 1, total });
+        }
+        return Ok(());
+    }
+    let mut start = batch.start;
+    while start < batch.end {
+        let end = (start + PER_ROUND_TRIP).min(batch.end);
+        let mut script = String::from("SAVEPOINT strata_group");
+        for statement in &plan.statements[start..end] {
+            script.push_str(";\n");
+            script.push_str(&statement.sql);
+        }
+        if conn.execute(&script).is_err() {
+            conn.execute("ROLLBACK TO SAVEPOINT strata_group")
+                .map_err(|e| (start, e))?;
+            for i in start..end {
+                conn.execute(&plan.statements[i].sql).map_err(|e| (i, e))?;
+            }
+            // The group failed once but not statement by statement: this
+            // cannot happen with a deterministic server; report the group.
+            return Err((
+                start,
+                PgError::Catalog(
+                    "a group of statements failed together but not one by one".to_owned(),
+                ),
+            ));
+        }
+        observer.event(Event::Progress { done: end, total });
+        start = end;
+    }
+    Ok(())
 }
 
 fn outcome_text(

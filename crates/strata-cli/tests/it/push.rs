@@ -416,6 +416,9 @@ fn a_missing_database_says_how_to_create_it() {
     let run = project.strata(&["--database-url", &info.to_url_with_password(), "push"]);
     run.expect_code(1);
     let stderr = run.stderr();
-    assert!(stderr.contains("database \"no_such_database\" does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("database \"no_such_database\" does not exist"),
+        "{stderr}"
+    );
     assert!(stderr.contains("createdb"), "{stderr}");
 }

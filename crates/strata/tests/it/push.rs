@@ -390,3 +390,28 @@ fn constraints_not_valid_and_deferrable() {
         &[],
     );
 }
+
+#[test]
+fn a_failing_statement_is_named_and_its_transaction_rolled_back() {
+    let a = crate::support::loaded("CREATE TABLE t (a text);").unwrap();
+    a.execute("INSERT INTO t VALUES ('12'), ('x')");
+    let b = crate::support::loaded("CREATE TABLE t (a integer, b int NOT NULL DEFAULT 1, c text);")
+        .unwrap();
+    let (expected, _) = b.connect().introspect().unwrap();
+    let error = crate::support::push_and_check(&a, "", &expected, &[]).unwrap_err();
+    assert!(
+        error.contains(
+            "statement 3 of 3 failed: invalid input syntax for type integer: \"x\" (SQLSTATE 22P02)"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains("ALTER TABLE public.t ALTER COLUMN a TYPE integer USING a::integer"),
+        "{error}"
+    );
+    assert!(error.contains("nothing was applied"), "{error}");
+    assert_eq!(
+        a.value("SELECT count(*) FROM information_schema.columns WHERE table_name = 't'"),
+        "1"
+    );
+}
