@@ -95,8 +95,10 @@ fn queries() -> Vec<String> {
         format!(
             "SELECT coalesce(json_agg(json_build_object('oid', c.oid::bigint, 'schema', n.nspname, 'name', c.relname,
                 'unlogged', c.relpersistence = 'u', 'comment', d.description,
-                'rows', c.reltuples::bigint, 'bytes', pg_total_relation_size(c.oid)) ORDER BY n.nspname, c.relname), '[]')
+                'rows', c.reltuples::bigint,
+                'bytes', (c.relpages::bigint + coalesce(tc.relpages, 0)) * current_setting('block_size')::bigint)), '[]')
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid
             LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
             WHERE {ordinary} AND {NOT_SYSTEM} AND {ext_class}"
         ),
@@ -109,7 +111,7 @@ fn queries() -> Vec<String> {
                 'collation_schema', CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname END,
                 'collation', CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,
                 'type_schema', tn.nspname, 'type_name', bt.typname,
-                'comment', d.description) ORDER BY a.attrelid, a.attnum), '[]')
+                'num', a.attnum, 'comment', d.description)), '[]')
             FROM pg_attribute a
             JOIN pg_class c ON c.oid = a.attrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -125,14 +127,13 @@ fn queries() -> Vec<String> {
         format!(
             "SELECT coalesce(json_agg(json_build_object('table', con.conrelid::bigint, 'name', con.conname, 'type', con.contype,
                 'definition', pg_get_constraintdef(con.oid),
-                'columns', coalesce((SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
-                    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num), '[]'),
+                'conkey', coalesce(con.conkey, '{{}}'),
                 'ref_schema', rn.nspname, 'ref_table', rc.relname,
                 'ref_columns', coalesce((SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
                     JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num), '[]'),
                 'on_delete', con.confdeltype, 'on_update', con.confupdtype, 'match', con.confmatchtype,
                 'deferrable', con.condeferrable, 'deferred', con.condeferred, 'validated', con.convalidated,
-                'comment', d.description) ORDER BY con.conrelid, con.conname), '[]')
+                'comment', d.description)), '[]')
             FROM pg_constraint con
             JOIN pg_class c ON c.oid = con.conrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -144,12 +145,13 @@ fn queries() -> Vec<String> {
         format!(
             "SELECT coalesce(json_agg(json_build_object('table', i.indrelid::bigint, 'name', ic.relname, 'unique', i.indisunique,
                 'method', am.amname, 'definition', pg_get_indexdef(i.indexrelid),
-                'keys', coalesce((SELECT json_agg(pg_get_indexdef(i.indexrelid, k, true) ORDER BY k) FROM generate_series(1, i.indnkeyatts) k), '[]'),
-                'columns', coalesce((SELECT json_agg(DISTINCT a.attname) FROM pg_depend dep
-                    JOIN pg_attribute a ON a.attrelid = dep.refobjid AND a.attnum = dep.refobjsubid
-                    WHERE dep.classid = 'pg_class'::regclass AND dep.objid = i.indexrelid AND dep.refobjsubid > 0), '[]'),
+                'indkey', i.indkey::int2[],
+                'expression_columns', CASE WHEN i.indexprs IS NOT NULL OR i.indpred IS NOT NULL THEN
+                    (SELECT json_agg(dep.refobjsubid) FROM pg_depend dep
+                     WHERE dep.classid = 'pg_class'::regclass AND dep.objid = i.indexrelid
+                       AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid = i.indrelid AND dep.refobjsubid > 0) END,
                 'predicate', pg_get_expr(i.indpred, i.indrelid), 'valid', i.indisvalid,
-                'comment', d.description) ORDER BY i.indrelid, ic.relname), '[]')
+                'comment', d.description)), '[]')
             FROM pg_index i
             JOIN pg_class ic ON ic.oid = i.indexrelid
             JOIN pg_class c ON c.oid = i.indrelid
@@ -251,6 +253,8 @@ pub fn script(in_transaction: bool) -> String {
     // With an empty search_path the server qualifies every name it prints,
     // so text from two databases compares exactly.
     sql.push_str("SELECT pg_catalog.set_config('search_path', '', true);\n");
+    // Room to aggregate a big catalog in memory.
+    sql.push_str("SELECT pg_catalog.set_config('work_mem', '64MB', true);\n");
     for query in queries() {
         sql.push_str(&query);
         sql.push_str(";\n");
@@ -321,6 +325,7 @@ struct ColumnRow {
     collation: Option<String>,
     type_schema: String,
     type_name: String,
+    num: i32,
     comment: Option<String>,
 }
 
@@ -331,7 +336,7 @@ struct ConstraintRow {
     #[serde(rename = "type")]
     kind: String,
     definition: String,
-    columns: Vec<String>,
+    conkey: Vec<i32>,
     ref_schema: Option<String>,
     ref_table: Option<String>,
     ref_columns: Vec<String>,
@@ -352,8 +357,8 @@ struct IndexRow {
     unique: bool,
     method: String,
     definition: String,
-    keys: Vec<Option<String>>,
-    columns: Vec<String>,
+    indkey: Vec<i32>,
+    expression_columns: Option<Vec<i32>>,
     predicate: Option<String>,
     valid: bool,
     comment: Option<String>,
@@ -465,7 +470,19 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
         });
         by_oid.insert(row.oid, table);
     }
-    for row in parse::<Vec<ColumnRow>>("columns", columns)? {
+    let mut columns = parse::<Vec<ColumnRow>>("columns", columns)?;
+    columns.sort_by_key(|c| (c.table, c.num));
+    // Constraints and indexes name columns by number.
+    let names: HashMap<(u32, i32), Ident> = columns
+        .iter()
+        .map(|c| ((c.table, c.num), Ident::new(c.name.clone())))
+        .collect();
+    let column_names = |table: u32, nums: &[i32]| -> Vec<Ident> {
+        nums.iter()
+            .filter_map(|n| names.get(&(table, *n)).cloned())
+            .collect()
+    };
+    for row in columns {
         let Some(table) = by_oid.get_mut(&row.table) else {
             continue;
         };
@@ -543,7 +560,7 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
             name: Ident::new(row.name),
             kind,
             definition: row.definition,
-            columns: row.columns.into_iter().map(Ident::new).collect(),
+            columns: column_names(row.table, &row.conkey),
             references,
             validated: row.validated,
             comment: row.comment,
@@ -553,27 +570,64 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
         let Some(table) = by_oid.get_mut(&row.table) else {
             continue;
         };
-        let mut columns: Vec<Ident> = row.columns.into_iter().map(Ident::new).collect();
+        let mut nums: Vec<i32> = row.indkey.iter().copied().filter(|n| *n > 0).collect();
+        nums.extend(row.expression_columns.unwrap_or_default());
+        let mut columns = column_names(row.table, &nums);
         columns.sort();
+        columns.dedup();
         table.indexes.push(Index {
             name: Ident::new(row.name),
             unique: row.unique,
             method: row.method,
+            keys: index_keys(&row.definition),
             definition: row.definition,
-            keys: row
-                .keys
-                .into_iter()
-                .map(Option::unwrap_or_default)
-                .collect(),
             columns,
             predicate: row.predicate,
             invalid: !row.valid,
             comment: row.comment,
         });
     }
-    for table in by_oid.into_values() {
+    for mut table in by_oid.into_values() {
+        table.constraints.sort_by(|a, b| a.name.cmp(&b.name));
+        table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
         catalog.tables.insert(table.name.clone(), table);
     }
     catalog.unmanaged = parse::<Vec<UnmanagedObject>>("unmanaged objects", unmanaged)?;
     Ok((catalog, server))
+}
+
+/// The key list of `CREATE INDEX … USING method (keys) …`, split at its
+/// top-level commas.
+fn index_keys(definition: &str) -> Vec<String> {
+    let Some(using) = definition.find(" USING ") else {
+        return Vec::new();
+    };
+    let Some(open) = definition[using..].find('(').map(|i| using + i) else {
+        return Vec::new();
+    };
+    let Ok(tokens) = strata_syntax::tokenize(&definition[open..]) else {
+        return Vec::new();
+    };
+    let mut keys = Vec::new();
+    let mut depth = 0usize;
+    let mut start = open + 1;
+    for token in tokens {
+        let at = open + token.span.start;
+        match token.kind {
+            strata_syntax::TokenKind::LParen => depth += 1,
+            strata_syntax::TokenKind::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    keys.push(definition[start..at].trim().to_owned());
+                    break;
+                }
+            }
+            strata_syntax::TokenKind::Comma if depth == 1 => {
+                keys.push(definition[start..at].trim().to_owned());
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    keys
 }

@@ -44,6 +44,9 @@ pub struct Annotation {
 /// a table's or a column's line (on an index, say) are ignored: strata
 /// matches indexes and constraints by definition anyway.
 pub fn rename_annotations(script: &str) -> Vec<Annotation> {
+    if !script.contains("@renamed") {
+        return Vec::new();
+    }
     let Ok(statements) = split_statements(script) else {
         return Vec::new();
     };

@@ -27,9 +27,10 @@ pub fn split_statements(script: &str) -> Result<Vec<Statement<'_>>, LexError> {
     let mut statements = Vec::new();
     let mut current: Vec<&Token> = Vec::new();
     let mut state = BodyState::default();
+    let mut lines = (0, 1);
     for token in &tokens {
         if token.kind == TokenKind::Semicolon && state.paren_depth == 0 && state.begin_depth == 0 {
-            push_statement(script, &current, &mut statements);
+            push_statement(script, &current, &mut lines, &mut statements);
             current.clear();
             state = BodyState::default();
             continue;
@@ -37,11 +38,19 @@ pub fn split_statements(script: &str) -> Result<Vec<Statement<'_>>, LexError> {
         state.observe(token, script);
         current.push(token);
     }
-    push_statement(script, &current, &mut statements);
+    push_statement(script, &current, &mut lines, &mut statements);
     Ok(statements)
 }
 
-fn push_statement<'a>(script: &'a str, tokens: &[&Token], out: &mut Vec<Statement<'a>>) {
+/// Lines are counted from the previous statement on (`lines` holds the
+/// offset and line reached so far), so splitting stays linear in the size
+/// of the script.
+fn push_statement<'a>(
+    script: &'a str,
+    tokens: &[&Token],
+    lines: &mut (usize, usize),
+    out: &mut Vec<Statement<'a>>,
+) {
     let mut meaningful = tokens.iter().filter(|t| !t.kind.is_trivia());
     let Some(first) = meaningful.next() else {
         return;
@@ -52,10 +61,13 @@ fn push_statement<'a>(script: &'a str, tokens: &[&Token], out: &mut Vec<Statemen
         .find(|t| !t.kind.is_trivia())
         .expect("a statement with a first token has a last one");
     let offset = first.span.start;
+    let (counted_to, line) = *lines;
+    let line = line + line_of(&script[counted_to..offset], offset - counted_to) - 1;
+    *lines = (offset, line);
     out.push(Statement {
         text: &script[offset..last.span.end],
         offset,
-        line: line_of(script, offset),
+        line,
     });
 }
 
@@ -137,6 +149,14 @@ mod tests {
     #[test]
     fn plain_begin_is_a_statement() {
         assert_eq!(texts("BEGIN; SELECT 1; END;").len(), 3);
+    }
+
+    #[test]
+    fn lines_are_counted_across_many_statements() {
+        let script = "create table t (\n  id int\n);\n".repeat(2000);
+        let statements = split_statements(&script).unwrap();
+        assert_eq!(statements.len(), 2000);
+        assert_eq!(statements[1999].line, 1999 * 3 + 1);
     }
 
     #[test]

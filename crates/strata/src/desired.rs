@@ -309,6 +309,29 @@ impl Scratch {
             return Scratch::on_server(shadow, "the shadow database server");
         }
         let mut reasons = Vec::new();
+        // The project's own cluster, when it runs, saves starting another.
+        if let Some(local) = crate::local::LocalCluster::find(&settings.root)
+            && local.state() == crate::local::LocalState::Running
+        {
+            let admin = ConnInfo {
+                dbname: "postgres".to_owned(),
+                ..local.conn_info()
+            };
+            if let Ok(mut conn) = Connection::connect(&admin)
+                && conn
+                    .server_version_num()
+                    .is_ok_and(|v| v / 10000 == target.major())
+            {
+                drop(conn);
+                match Scratch::on_server(
+                    &admin,
+                    "a temporary database on the project's local cluster",
+                ) {
+                    Ok(scratch) => return Ok(scratch),
+                    Err(e) => reasons.push(format!("local cluster: {e}")),
+                }
+            }
+        }
         let binaries = Binaries::find();
         if let Ok(binaries) = &binaries
             && binaries.major == target.major()

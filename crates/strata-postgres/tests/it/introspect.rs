@@ -88,7 +88,7 @@ fn introspects_tables_columns_constraints_indexes() {
         .iter()
         .find(|i| i.name.as_str() == "users_lower_email")
         .unwrap();
-    assert_eq!(lower.keys, ["lower(email::text)"]);
+    assert_eq!(lower.keys, ["lower((email)::text) DESC NULLS LAST"]);
     assert!(
         lower
             .definition
