@@ -1,10 +1,14 @@
 //! The changes a plan is made of, and what each one needs, creates and
 //! removes (the edges the planner orders them by).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use strata_model::{
-    Catalog, Column, Constraint, ConstraintKind, EnumType, Extension, Ident, Identity, Index,
-    QualifiedName, References, Schema, Sequence, SequenceOptions, Table,
+    Catalog, Column, CompositeAttribute, CompositeType, Constraint, ConstraintKind, Domain,
+    DomainConstraint, EnumType, Extension, Function, Ident, Identity, Index, ObjectRef,
+    PartitionOf, Policy, QualifiedName, References, RoutineKind, RoutineName, Schema, Sequence,
+    SequenceOptions, Table, Trigger, View,
 };
 
 /// An object a change can create, remove or need, for ordering.
@@ -29,6 +33,83 @@ pub(crate) enum Key {
     /// An index (also the index behind a primary key, unique or exclusion
     /// constraint), schema-qualified.
     Index(QualifiedName),
+    /// A view or materialized view.
+    View(QualifiedName),
+    /// A function or procedure.
+    Function(RoutineName),
+    /// A trigger of a table or view.
+    Trigger(QualifiedName, Ident),
+    /// A policy of a table.
+    Policy(QualifiedName, Ident),
+}
+
+impl Key {
+    /// The key of an object the catalog's dependency list names.
+    pub(crate) fn of(object: &ObjectRef) -> Key {
+        match object {
+            ObjectRef::Table(n) => Key::Table(n.clone()),
+            ObjectRef::Column(t, c) => Key::Column(t.clone(), c.clone()),
+            ObjectRef::View(n) => Key::View(n.clone()),
+            ObjectRef::Sequence(n) => Key::Sequence(n.clone()),
+            ObjectRef::Index(n) => Key::Index(n.clone()),
+            ObjectRef::Type(n) => Key::Type(n.clone()),
+            ObjectRef::Function(r) => Key::Function(r.clone()),
+            ObjectRef::Constraint(t, c) => Key::Constraint(t.clone(), c.clone()),
+            ObjectRef::Trigger(t, n) => Key::Trigger(t.clone(), n.clone()),
+            ObjectRef::Policy(t, n) => Key::Policy(t.clone(), n.clone()),
+            ObjectRef::Default(t, c) => Key::Default(t.clone(), c.clone()),
+        }
+    }
+}
+
+/// What the target catalog says each object needs (from its dependency
+/// list): `(referenced, found by name only)`.
+pub(crate) struct Requirements(pub(crate) HashMap<Key, Vec<(Key, bool)>>);
+
+impl Requirements {
+    pub(crate) fn of(catalog: &Catalog) -> Requirements {
+        let mut map: HashMap<Key, Vec<(Key, bool)>> = HashMap::new();
+        for dependency in &catalog.dependencies {
+            map.entry(Key::of(&dependency.dependent))
+                .or_default()
+                .push((Key::of(&dependency.referenced), dependency.by_name));
+        }
+        Requirements(map)
+    }
+
+    fn add(&self, key: &Key, edges: &mut Edges) {
+        for (referenced, soft) in self.0.get(key).into_iter().flatten() {
+            if *soft {
+                edges.soft_requires.push(referenced.clone());
+            } else {
+                edges.requires.push(referenced.clone());
+            }
+        }
+    }
+}
+
+/// A change to a domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum DomainAction {
+    SetDefault { default: String },
+    DropDefault,
+    SetNotNull,
+    DropNotNull,
+    AddConstraint { constraint: DomainConstraint },
+    DropConstraint { name: Ident },
+    ValidateConstraint { name: Ident },
+}
+
+/// A change to a composite type's attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum AttributeAction {
+    Add { attribute: CompositeAttribute },
+    Drop { name: Ident },
+    AlterType { attribute: CompositeAttribute },
 }
 
 /// A column that uses an enum being rebuilt.
@@ -220,6 +301,88 @@ pub enum Change {
         name: QualifiedName,
         table: QualifiedName,
     },
+    CreateView {
+        view: View,
+    },
+    /// `CREATE OR REPLACE VIEW`: the same leading columns, a new query.
+    ReplaceView {
+        view: View,
+    },
+    DropView {
+        view: View,
+    },
+    CreateFunction {
+        function: Function,
+    },
+    /// `CREATE OR REPLACE FUNCTION`: the same result and arguments.
+    ReplaceFunction {
+        function: Function,
+    },
+    DropFunction {
+        function: Function,
+    },
+    CreateTrigger {
+        table: QualifiedName,
+        trigger: Trigger,
+    },
+    SetTriggerEnabled {
+        table: QualifiedName,
+        name: Ident,
+        enabled: String,
+    },
+    DropTrigger {
+        table: QualifiedName,
+        name: Ident,
+    },
+    CreatePolicy {
+        table: QualifiedName,
+        policy: Policy,
+    },
+    /// `ALTER POLICY`: new roles or expressions.
+    AlterPolicy {
+        table: QualifiedName,
+        policy: Policy,
+    },
+    DropPolicy {
+        table: QualifiedName,
+        name: Ident,
+    },
+    SetRowSecurity {
+        table: QualifiedName,
+        enabled: bool,
+    },
+    SetForceRowSecurity {
+        table: QualifiedName,
+        forced: bool,
+    },
+    CreateDomain {
+        domain: Domain,
+    },
+    AlterDomain {
+        name: QualifiedName,
+        action: DomainAction,
+    },
+    DropDomain {
+        name: QualifiedName,
+    },
+    CreateCompositeType {
+        composite: CompositeType,
+    },
+    AlterCompositeType {
+        name: QualifiedName,
+        action: AttributeAction,
+    },
+    DropCompositeType {
+        name: QualifiedName,
+    },
+    AttachPartition {
+        table: QualifiedName,
+        partition: PartitionOf,
+    },
+    DetachPartition {
+        table: QualifiedName,
+        parent: QualifiedName,
+    },
     Comment {
         target: CommentTarget,
         comment: Option<String>,
@@ -231,13 +394,48 @@ pub enum Change {
 #[serde(tag = "on", rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum CommentTarget {
-    Schema { name: Ident },
-    Type { name: QualifiedName },
-    Sequence { name: QualifiedName },
-    Table { name: QualifiedName },
-    Column { table: QualifiedName, column: Ident },
-    Constraint { table: QualifiedName, name: Ident },
-    Index { name: QualifiedName },
+    Schema {
+        name: Ident,
+    },
+    Type {
+        name: QualifiedName,
+    },
+    Domain {
+        name: QualifiedName,
+    },
+    Sequence {
+        name: QualifiedName,
+    },
+    Table {
+        name: QualifiedName,
+    },
+    View {
+        name: QualifiedName,
+        materialized: bool,
+    },
+    Column {
+        table: QualifiedName,
+        column: Ident,
+    },
+    Constraint {
+        table: QualifiedName,
+        name: Ident,
+    },
+    Index {
+        name: QualifiedName,
+    },
+    Function {
+        name: RoutineName,
+        kind: RoutineKind,
+    },
+    Trigger {
+        table: QualifiedName,
+        name: Ident,
+    },
+    Policy {
+        table: QualifiedName,
+        name: Ident,
+    },
 }
 
 /// What a change needs to exist before it, what it brings into existence
@@ -245,6 +443,8 @@ pub enum CommentTarget {
 #[derive(Debug, Default)]
 pub(crate) struct Edges {
     pub(crate) requires: Vec<Key>,
+    /// Requirements found by name only: dropped to break a cycle.
+    pub(crate) soft_requires: Vec<Key>,
     pub(crate) creates: Vec<Key>,
     pub(crate) drops: Vec<Key>,
 }
@@ -274,7 +474,17 @@ impl Change {
             | Change::ValidateConstraint { table, .. }
             | Change::DropConstraint { table, .. }
             | Change::CreateIndex { table, .. }
-            | Change::DropIndex { table, .. } => Some(table),
+            | Change::DropIndex { table, .. }
+            | Change::CreateTrigger { table, .. }
+            | Change::SetTriggerEnabled { table, .. }
+            | Change::DropTrigger { table, .. }
+            | Change::CreatePolicy { table, .. }
+            | Change::AlterPolicy { table, .. }
+            | Change::DropPolicy { table, .. }
+            | Change::SetRowSecurity { table, .. }
+            | Change::SetForceRowSecurity { table, .. }
+            | Change::AttachPartition { table, .. }
+            | Change::DetachPartition { table, .. } => Some(table),
             _ => None,
         }
     }
@@ -282,6 +492,10 @@ impl Change {
     /// The order changes of different kinds go in when nothing else decides:
     /// create containers first, remove dependents before what they depend
     /// on, and remove containers last.
+    #[expect(
+        clippy::match_same_arms,
+        reason = "grouped by kind of object, the ranks read as a table"
+    )]
     pub(crate) fn rank(&self) -> u8 {
         match self {
             Change::CreateSchema { .. } => 0,
@@ -328,11 +542,28 @@ impl Change {
             Change::DropEnum { .. } => 19,
             Change::DropExtension { .. } => 20,
             Change::DropSchema { .. } => 21,
+            Change::DropView { .. }
+            | Change::DropTrigger { .. }
+            | Change::DropPolicy { .. }
+            | Change::DetachPartition { .. } => 4,
+            Change::CreateDomain { .. } | Change::CreateCompositeType { .. } => 3,
+            Change::AlterDomain { .. } | Change::AlterCompositeType { .. } => 8,
+            Change::CreateFunction { .. } | Change::ReplaceFunction { .. } => 9,
+            Change::SetRowSecurity { .. } | Change::SetForceRowSecurity { .. } => 12,
+            Change::AttachPartition { .. } => 13,
+            Change::CreateView { .. } | Change::ReplaceView { .. } => 16,
+            Change::CreateTrigger { .. }
+            | Change::SetTriggerEnabled { .. }
+            | Change::CreatePolicy { .. }
+            | Change::AlterPolicy { .. } => 17,
+            Change::DropFunction { .. }
+            | Change::DropDomain { .. }
+            | Change::DropCompositeType { .. } => 19,
             Change::Comment { .. } => 22,
         }
     }
 
-    pub(crate) fn edges(&self, to: &Catalog) -> Edges {
+    pub(crate) fn edges(&self, to: &Catalog, reqs: &Requirements) -> Edges {
         let mut e = Edges::default();
         match self {
             Change::CreateSchema { schema } => e.creates.push(Key::Schema(schema.name.clone())),
@@ -390,8 +621,25 @@ impl Change {
                         e.creates.push(Key::Sequence(identity.sequence.clone()));
                     }
                 }
+                for column in &table.columns {
+                    reqs.add(
+                        &Key::Column(table.name.clone(), column.name.clone()),
+                        &mut e,
+                    );
+                    reqs.add(
+                        &Key::Default(table.name.clone(), column.name.clone()),
+                        &mut e,
+                    );
+                }
                 for constraint in &table.constraints {
                     constraint_edges(to, &table.name, constraint, &mut e.requires, &mut e.creates);
+                    reqs.add(
+                        &Key::Constraint(table.name.clone(), constraint.name.clone()),
+                        &mut e,
+                    );
+                }
+                if let Some(partition) = &table.partition_of {
+                    e.requires.push(Key::Table(partition.parent.clone()));
                 }
                 // A table's own columns are created with it.
                 let own = |k: &Key| match k {
@@ -409,6 +657,8 @@ impl Change {
             Change::AddColumn { table, column } => {
                 e.requires.push(Key::Table(table.clone()));
                 column_requires(column, &mut e.requires);
+                reqs.add(&Key::Column(table.clone(), column.name.clone()), &mut e);
+                reqs.add(&Key::Default(table.clone(), column.name.clone()), &mut e);
                 e.creates
                     .push(Key::Column(table.clone(), column.name.clone()));
                 e.creates
@@ -444,6 +694,7 @@ impl Change {
                     e.requires.push(Key::Type(type_ref));
                 }
                 let key = Key::Column(table.clone(), column.clone());
+                reqs.add(&key, &mut e);
                 e.requires.push(key.clone());
                 e.drops.push(key.clone());
                 e.creates.push(key);
@@ -459,6 +710,7 @@ impl Change {
             } => {
                 e.requires.push(Key::Column(table.clone(), column.clone()));
                 e.requires.extend(default_requires(default));
+                reqs.add(&Key::Default(table.clone(), column.clone()), &mut e);
                 e.creates.push(Key::Default(table.clone(), column.clone()));
             }
             Change::DropDefault { table, column } => {
@@ -494,6 +746,10 @@ impl Change {
             Change::AddConstraint { table, constraint } => {
                 e.requires.push(Key::Table(table.clone()));
                 constraint_edges(to, table, constraint, &mut e.requires, &mut e.creates);
+                reqs.add(
+                    &Key::Constraint(table.clone(), constraint.name.clone()),
+                    &mut e,
+                );
             }
             Change::RenameConstraint { table, from, to } => {
                 e.requires.push(Key::Table(table.clone()));
@@ -521,17 +777,122 @@ impl Change {
                 for column in &index.columns {
                     e.requires.push(Key::Column(table.clone(), column.clone()));
                 }
-                e.creates
-                    .push(Key::Index(table.with_name(index.name.clone())));
+                let key = Key::Index(table.with_name(index.name.clone()));
+                reqs.add(&key, &mut e);
+                e.creates.push(key);
             }
             Change::RenameIndex { from, to } => {
                 e.drops.push(Key::Index(from.clone()));
                 e.creates.push(Key::Index(from.with_name(to.clone())));
             }
             Change::DropIndex { name, .. } => e.drops.push(Key::Index(name.clone())),
+            Change::CreateView { view } | Change::ReplaceView { view } => {
+                e.requires.push(Key::Schema(view.name.schema.clone()));
+                let key = Key::View(view.name.clone());
+                reqs.add(&key, &mut e);
+                e.creates.push(key);
+                for column in &view.columns {
+                    e.creates
+                        .push(Key::Column(view.name.clone(), column.name.clone()));
+                }
+                e.requires
+                    .retain(|k| !matches!(k, Key::View(v) | Key::Column(v, _) if v == &view.name));
+            }
+            Change::DropView { view } => {
+                e.drops.push(Key::View(view.name.clone()));
+                for column in &view.columns {
+                    e.drops
+                        .push(Key::Column(view.name.clone(), column.name.clone()));
+                }
+                for index in &view.indexes {
+                    e.drops
+                        .push(Key::Index(view.name.with_name(index.name.clone())));
+                }
+                for trigger in &view.triggers {
+                    e.drops
+                        .push(Key::Trigger(view.name.clone(), trigger.name.clone()));
+                }
+            }
+            Change::CreateFunction { function } | Change::ReplaceFunction { function } => {
+                e.requires.push(Key::Schema(function.name.schema.clone()));
+                let key = Key::Function(function.name.clone());
+                reqs.add(&key, &mut e);
+                e.requires.retain(|k| k != &key);
+                e.soft_requires.retain(|k| k != &key);
+                e.creates.push(key);
+            }
+            Change::DropFunction { function } => e.drops.push(Key::Function(function.name.clone())),
+            Change::CreateTrigger { table, trigger } => {
+                e.requires.push(relation_key(to, table));
+                e.requires.push(Key::Function(trigger.function.clone()));
+                let key = Key::Trigger(table.clone(), trigger.name.clone());
+                reqs.add(&key, &mut e);
+                e.creates.push(key);
+            }
+            Change::SetTriggerEnabled { table, name, .. } => {
+                e.requires.push(Key::Trigger(table.clone(), name.clone()));
+            }
+            Change::DropTrigger { table, name } => {
+                e.drops.push(Key::Trigger(table.clone(), name.clone()));
+            }
+            Change::CreatePolicy { table, policy } | Change::AlterPolicy { table, policy } => {
+                e.requires.push(Key::Table(table.clone()));
+                let key = Key::Policy(table.clone(), policy.name.clone());
+                reqs.add(&key, &mut e);
+                e.creates.push(key);
+            }
+            Change::DropPolicy { table, name } => {
+                e.drops.push(Key::Policy(table.clone(), name.clone()));
+            }
+            Change::SetRowSecurity { table, .. } | Change::SetForceRowSecurity { table, .. } => {
+                e.requires.push(Key::Table(table.clone()));
+            }
+            Change::CreateDomain { domain } => {
+                e.requires.push(Key::Schema(domain.name.schema.clone()));
+                let key = Key::Type(domain.name.clone());
+                reqs.add(&key, &mut e);
+                e.requires.retain(|k| k != &key);
+                e.creates.push(key);
+            }
+            Change::AlterDomain { name, .. } => {
+                let key = Key::Type(name.clone());
+                reqs.add(&key, &mut e);
+                e.requires.retain(|k| k != &key);
+                e.requires.push(key);
+            }
+            Change::DropDomain { name } | Change::DropCompositeType { name } => {
+                e.drops.push(Key::Type(name.clone()));
+            }
+            Change::CreateCompositeType { composite } => {
+                e.requires.push(Key::Schema(composite.name.schema.clone()));
+                let key = Key::Type(composite.name.clone());
+                reqs.add(&key, &mut e);
+                e.requires.retain(|k| k != &key);
+                e.creates.push(key);
+            }
+            Change::AlterCompositeType { name, .. } => {
+                let key = Key::Type(name.clone());
+                reqs.add(&key, &mut e);
+                e.requires.retain(|k| k != &key);
+                e.requires.push(key);
+            }
+            Change::AttachPartition { table, partition } => {
+                e.requires.push(Key::Table(table.clone()));
+                e.requires.push(Key::Table(partition.parent.clone()));
+            }
+            Change::DetachPartition { table, parent } => {
+                e.requires.push(Key::Table(table.clone()));
+                e.requires.push(Key::Table(parent.clone()));
+            }
             Change::Comment { target, .. } => e.requires.push(match target {
                 CommentTarget::Schema { name } => Key::Schema(name.clone()),
-                CommentTarget::Type { name } => Key::Type(name.clone()),
+                CommentTarget::Type { name } | CommentTarget::Domain { name } => {
+                    Key::Type(name.clone())
+                }
+                CommentTarget::View { name, .. } => Key::View(name.clone()),
+                CommentTarget::Function { name, .. } => Key::Function(name.clone()),
+                CommentTarget::Trigger { table, name } => Key::Trigger(table.clone(), name.clone()),
+                CommentTarget::Policy { table, name } => Key::Policy(table.clone(), name.clone()),
                 CommentTarget::Sequence { name } => Key::Sequence(name.clone()),
                 CommentTarget::Table { name } => Key::Table(name.clone()),
                 CommentTarget::Column { table, column } => {
@@ -544,6 +905,15 @@ impl Change {
             }),
         }
         e
+    }
+}
+
+/// A table's or a view's key, whichever `name` is in the target.
+fn relation_key(to: &Catalog, name: &QualifiedName) -> Key {
+    if to.views.contains_key(name) {
+        Key::View(name.clone())
+    } else {
+        Key::Table(name.clone())
     }
 }
 

@@ -3,9 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use strata_model::{Catalog, Column, Constraint, EnumType, Ident, Index, QualifiedName, Table};
+use strata_model::{
+    Catalog, Column, CompositeType, Constraint, Domain, EnumType, Function, Ident, Index, Policy,
+    QualifiedName, RoutineName, Table, Trigger, View, ViewColumn,
+};
 
-use crate::change::{Change, CommentTarget, EnumColumn, has_index};
+use crate::change::{
+    AttributeAction, Change, CommentTarget, DomainAction, EnumColumn, Key, has_index,
+};
 use crate::renames::rename_sequence;
 
 /// Collects the changes; `from` has had the decided renames applied.
@@ -33,8 +38,13 @@ impl<'a> Comparer<'a> {
         self.extensions();
         self.enums();
         self.sequences();
+        self.domains();
+        self.composite_types();
+        self.functions();
         self.tables();
+        self.views();
         self.recreate_dependent_foreign_keys();
+        self.recreate_dependents();
         self.changes
     }
 
@@ -240,6 +250,14 @@ impl<'a> Comparer<'a> {
         for (name, new) in &self.to.tables {
             match self.from.tables.get(name) {
                 None => self.create_table(new),
+                // Partitioning cannot be added, removed or changed in place.
+                Some(old) if old.partition_key != new.partition_key => {
+                    self.changes.push(Change::DropTable {
+                        name: name.clone(),
+                        rows_estimate: old.stats.map(|s| s.rows_estimate),
+                    });
+                    self.create_table(new);
+                }
                 Some(old) => self.alter_table(old, new),
             }
         }
@@ -266,7 +284,20 @@ impl<'a> Comparer<'a> {
         for constraint in &mut bare.constraints {
             constraint.comment = None;
         }
+        // Constraints a new table cannot be created with (NOT VALID) are
+        // added afterwards.
+        let (inline, later): (Vec<_>, Vec<_>) = std::mem::take(&mut bare.constraints)
+            .into_iter()
+            .partition(|c| c.validated);
+        bare.constraints = inline;
+        bare.policies = Vec::new();
+        bare.triggers = Vec::new();
+        bare.row_security = false;
+        bare.force_row_security = false;
         self.changes.push(Change::CreateTable { table: bare });
+        for constraint in later {
+            self.add_constraint(&table.name, &constraint);
+        }
         for index in &table.indexes {
             self.changes.push(Change::CreateIndex {
                 table: table.name.clone(),
@@ -276,6 +307,20 @@ impl<'a> Comparer<'a> {
                 },
             });
         }
+        if table.row_security {
+            self.changes.push(Change::SetRowSecurity {
+                table: table.name.clone(),
+                enabled: true,
+            });
+        }
+        if table.force_row_security {
+            self.changes.push(Change::SetForceRowSecurity {
+                table: table.name.clone(),
+                forced: true,
+            });
+        }
+        self.policies(&table.name, &[], &table.policies);
+        self.triggers(&table.name, &[], &table.triggers);
         self.table_comments(None, table);
     }
 
@@ -329,10 +374,41 @@ impl<'a> Comparer<'a> {
                 unlogged: new.unlogged,
             });
         }
+        if old.partition_of != new.partition_of {
+            if let Some(previous) = &old.partition_of {
+                self.changes.push(Change::DetachPartition {
+                    table: name.clone(),
+                    parent: previous.parent.clone(),
+                });
+            }
+            if let Some(partition) = &new.partition_of {
+                self.changes.push(Change::AttachPartition {
+                    table: name.clone(),
+                    partition: partition.clone(),
+                });
+            }
+        }
+        if old.row_security != new.row_security {
+            self.changes.push(Change::SetRowSecurity {
+                table: name.clone(),
+                enabled: new.row_security,
+            });
+        }
+        if old.force_row_security != new.force_row_security {
+            self.changes.push(Change::SetForceRowSecurity {
+                table: name.clone(),
+                forced: new.force_row_security,
+            });
+        }
+        self.policies(name, &old.policies, &new.policies);
+        self.triggers(name, &old.triggers, &new.triggers);
+        // A partition's columns are its parent's: changes to them are made
+        // on the parent and reach the partition from there.
+        let partition = old.partition_of.is_some() && new.partition_of.is_some();
         // Columns that are dropped and added again (a changed generation
         // expression): what depends on them is dropped with them.
         let mut recreated = BTreeSet::new();
-        for column in &new.columns {
+        for column in new.columns.iter().filter(|_| !partition) {
             match old.column(&column.name) {
                 None => self.changes.push(Change::AddColumn {
                     table: name.clone(),
@@ -348,7 +424,7 @@ impl<'a> Comparer<'a> {
                 }
             }
         }
-        for column in &old.columns {
+        for column in old.columns.iter().filter(|_| !partition) {
             if new.column(&column.name).is_none() {
                 self.changes.push(Change::DropColumn {
                     table: name.clone(),
@@ -584,12 +660,21 @@ impl<'a> Comparer<'a> {
     }
 
     fn indexes(&mut self, old: &Table, new: &Table, recreated: &BTreeSet<Ident>) {
-        let name = &new.name;
-        let in_old = |n: &Ident| old.indexes.iter().find(|i| &i.name == n);
-        let in_new = |n: &Ident| new.indexes.iter().find(|i| &i.name == n);
+        self.index_list(&new.name, &old.indexes, &new.indexes, recreated);
+    }
+
+    fn index_list(
+        &mut self,
+        name: &QualifiedName,
+        old_indexes: &[Index],
+        new_indexes: &[Index],
+        recreated: &BTreeSet<Ident>,
+    ) {
+        let in_old = |n: &Ident| old_indexes.iter().find(|i| &i.name == n);
+        let in_new = |n: &Ident| new_indexes.iter().find(|i| &i.name == n);
         let (unmatched_old, unmatched_new) = pair_unmatched(
-            old.indexes.iter().filter(|i| in_new(&i.name).is_none()),
-            new.indexes.iter().filter(|i| in_old(&i.name).is_none()),
+            old_indexes.iter().filter(|i| in_new(&i.name).is_none()),
+            new_indexes.iter().filter(|i| in_old(&i.name).is_none()),
             same_index,
         );
         for (before, after) in &unmatched_new.renamed {
@@ -604,7 +689,7 @@ impl<'a> Comparer<'a> {
                 table: name.clone(),
             });
         }
-        for index in &new.indexes {
+        for index in new_indexes {
             let create = Change::CreateIndex {
                 table: name.clone(),
                 index: Index {
@@ -693,6 +778,839 @@ impl<'a> Comparer<'a> {
         }
         self.changes.extend(extra);
     }
+}
+
+impl Comparer<'_> {
+    fn policies(&mut self, table: &QualifiedName, old: &[Policy], new: &[Policy]) {
+        for policy in new {
+            let target = CommentTarget::Policy {
+                table: table.clone(),
+                name: policy.name.clone(),
+            };
+            let bare = Policy {
+                comment: None,
+                ..policy.clone()
+            };
+            match old.iter().find(|p| p.name == policy.name) {
+                None => {
+                    self.changes.push(Change::CreatePolicy {
+                        table: table.clone(),
+                        policy: bare,
+                    });
+                    self.comment(target, None, policy.comment.as_ref());
+                }
+                Some(previous) => {
+                    let same = previous.permissive == policy.permissive
+                        && previous.command == policy.command
+                        && previous.roles == policy.roles
+                        && previous.using == policy.using
+                        && previous.with_check == policy.with_check;
+                    // ALTER POLICY can change roles and expressions, but
+                    // cannot remove an expression or change the command.
+                    let alterable = previous.permissive == policy.permissive
+                        && previous.command == policy.command
+                        && (policy.using.is_some() || previous.using.is_none())
+                        && (policy.with_check.is_some() || previous.with_check.is_none());
+                    if !same && alterable {
+                        self.changes.push(Change::AlterPolicy {
+                            table: table.clone(),
+                            policy: bare,
+                        });
+                    } else if !same {
+                        self.changes.push(Change::DropPolicy {
+                            table: table.clone(),
+                            name: policy.name.clone(),
+                        });
+                        self.changes.push(Change::CreatePolicy {
+                            table: table.clone(),
+                            policy: bare,
+                        });
+                    }
+                    self.comment(target, previous.comment.as_ref(), policy.comment.as_ref());
+                }
+            }
+        }
+        for policy in old {
+            if !new.iter().any(|p| p.name == policy.name) {
+                self.changes.push(Change::DropPolicy {
+                    table: table.clone(),
+                    name: policy.name.clone(),
+                });
+            }
+        }
+    }
+
+    fn triggers(&mut self, relation: &QualifiedName, old: &[Trigger], new: &[Trigger]) {
+        for trigger in new {
+            let target = CommentTarget::Trigger {
+                table: relation.clone(),
+                name: trigger.name.clone(),
+            };
+            match old.iter().find(|t| t.name == trigger.name) {
+                Some(previous)
+                    if previous.definition == trigger.definition
+                        && previous.function == trigger.function =>
+                {
+                    if previous.enabled != trigger.enabled {
+                        self.changes.push(Change::SetTriggerEnabled {
+                            table: relation.clone(),
+                            name: trigger.name.clone(),
+                            enabled: trigger.enabled.clone(),
+                        });
+                    }
+                    self.comment(target, previous.comment.as_ref(), trigger.comment.as_ref());
+                }
+                previous => {
+                    if previous.is_some() {
+                        self.changes.push(Change::DropTrigger {
+                            table: relation.clone(),
+                            name: trigger.name.clone(),
+                        });
+                    }
+                    self.create_trigger(relation, trigger);
+                }
+            }
+        }
+        for trigger in old {
+            if !new.iter().any(|t| t.name == trigger.name) {
+                self.changes.push(Change::DropTrigger {
+                    table: relation.clone(),
+                    name: trigger.name.clone(),
+                });
+            }
+        }
+    }
+
+    fn create_trigger(&mut self, relation: &QualifiedName, trigger: &Trigger) {
+        self.changes.push(Change::CreateTrigger {
+            table: relation.clone(),
+            trigger: Trigger {
+                comment: None,
+                ..trigger.clone()
+            },
+        });
+        if trigger.enabled != "O" {
+            self.changes.push(Change::SetTriggerEnabled {
+                table: relation.clone(),
+                name: trigger.name.clone(),
+                enabled: trigger.enabled.clone(),
+            });
+        }
+        self.comment(
+            CommentTarget::Trigger {
+                table: relation.clone(),
+                name: trigger.name.clone(),
+            },
+            None,
+            trigger.comment.as_ref(),
+        );
+    }
+
+    fn views(&mut self) {
+        for (name, new) in &self.to.views {
+            match self.from.views.get(name) {
+                None => self.create_view(new),
+                Some(old) if same_view(old, new) => {
+                    self.index_list(name, &old.indexes, &new.indexes, &BTreeSet::new());
+                    self.triggers(name, &old.triggers, &new.triggers);
+                    self.view_comments(Some(old), new);
+                }
+                Some(old) if replaceable(old, new) => {
+                    self.changes.push(Change::ReplaceView {
+                        view: bare_view(new),
+                    });
+                    self.triggers(name, &old.triggers, &new.triggers);
+                    self.view_comments(Some(old), new);
+                }
+                Some(old) => {
+                    self.changes.push(Change::DropView { view: old.clone() });
+                    self.create_view(new);
+                }
+            }
+        }
+        for (name, old) in &self.from.views {
+            if !self.to.views.contains_key(name) {
+                self.changes.push(Change::DropView { view: old.clone() });
+            }
+        }
+    }
+
+    fn create_view(&mut self, view: &View) {
+        self.changes.push(Change::CreateView {
+            view: bare_view(view),
+        });
+        for index in &view.indexes {
+            self.changes.push(Change::CreateIndex {
+                table: view.name.clone(),
+                index: Index {
+                    comment: None,
+                    ..index.clone()
+                },
+            });
+        }
+        for trigger in &view.triggers {
+            self.create_trigger(&view.name, trigger);
+        }
+        self.view_comments(None, view);
+    }
+
+    fn view_comments(&mut self, old: Option<&View>, new: &View) {
+        self.comment(
+            CommentTarget::View {
+                name: new.name.clone(),
+                materialized: new.materialized,
+            },
+            old.and_then(|v| v.comment.as_ref()),
+            new.comment.as_ref(),
+        );
+        for column in &new.columns {
+            let before = old
+                .and_then(|v| v.columns.iter().find(|c| c.name == column.name))
+                .and_then(|c| c.comment.as_ref());
+            self.comment(
+                CommentTarget::Column {
+                    table: new.name.clone(),
+                    column: column.name.clone(),
+                },
+                before,
+                column.comment.as_ref(),
+            );
+        }
+        for index in &new.indexes {
+            let before = old
+                .and_then(|v| v.indexes.iter().find(|i| i.name == index.name))
+                .and_then(|i| i.comment.as_ref());
+            self.comment(
+                CommentTarget::Index {
+                    name: new.name.with_name(index.name.clone()),
+                },
+                before,
+                index.comment.as_ref(),
+            );
+        }
+    }
+
+    fn functions(&mut self) {
+        for (name, new) in &self.to.functions {
+            let target = CommentTarget::Function {
+                name: name.clone(),
+                kind: new.kind,
+            };
+            let bare = Function {
+                comment: None,
+                ..new.clone()
+            };
+            match self.from.functions.get(name) {
+                None => {
+                    self.changes.push(Change::CreateFunction { function: bare });
+                    self.comment(target, None, new.comment.as_ref());
+                }
+                Some(old) => {
+                    if old.definition != new.definition || old.kind != new.kind {
+                        if old.kind == new.kind
+                            && old.result == new.result
+                            && old.arguments == new.arguments
+                        {
+                            self.changes
+                                .push(Change::ReplaceFunction { function: bare });
+                        } else {
+                            self.changes.push(Change::DropFunction {
+                                function: old.clone(),
+                            });
+                            self.changes.push(Change::CreateFunction { function: bare });
+                        }
+                    }
+                    self.comment(target, old.comment.as_ref(), new.comment.as_ref());
+                }
+            }
+        }
+        for (name, old) in &self.from.functions {
+            if !self.to.functions.contains_key(name) {
+                self.changes.push(Change::DropFunction {
+                    function: old.clone(),
+                });
+            }
+        }
+    }
+
+    fn domains(&mut self) {
+        for (name, new) in &self.to.domains {
+            let target = CommentTarget::Domain { name: name.clone() };
+            let create = |changes: &mut Vec<Change>| {
+                let (inline, later): (Vec<_>, Vec<_>) =
+                    new.constraints.iter().cloned().partition(|c| c.validated);
+                changes.push(Change::CreateDomain {
+                    domain: Domain {
+                        constraints: inline,
+                        comment: None,
+                        ..new.clone()
+                    },
+                });
+                for constraint in later {
+                    changes.push(Change::AlterDomain {
+                        name: name.clone(),
+                        action: DomainAction::AddConstraint { constraint },
+                    });
+                }
+            };
+            let Some(old) = self.from.domains.get(name) else {
+                create(&mut self.changes);
+                self.comment(target, None, new.comment.as_ref());
+                continue;
+            };
+            if old.data_type != new.data_type || old.collation != new.collation {
+                self.changes.push(Change::DropDomain { name: name.clone() });
+                create(&mut self.changes);
+                self.comment(target, None, new.comment.as_ref());
+                continue;
+            }
+            let alter = |changes: &mut Vec<Change>, action| {
+                changes.push(Change::AlterDomain {
+                    name: name.clone(),
+                    action,
+                });
+            };
+            if old.default != new.default {
+                match &new.default {
+                    Some(default) => alter(
+                        &mut self.changes,
+                        DomainAction::SetDefault {
+                            default: default.clone(),
+                        },
+                    ),
+                    None => alter(&mut self.changes, DomainAction::DropDefault),
+                }
+            }
+            for constraint in &old.constraints {
+                let kept = new.constraints.iter().find(|c| c.name == constraint.name);
+                if kept.is_none_or(|c| c.definition != constraint.definition) {
+                    alter(
+                        &mut self.changes,
+                        DomainAction::DropConstraint {
+                            name: constraint.name.clone(),
+                        },
+                    );
+                }
+            }
+            for constraint in &new.constraints {
+                match old.constraints.iter().find(|c| c.name == constraint.name) {
+                    Some(previous) if previous.definition == constraint.definition => {
+                        if !previous.validated && constraint.validated {
+                            alter(
+                                &mut self.changes,
+                                DomainAction::ValidateConstraint {
+                                    name: constraint.name.clone(),
+                                },
+                            );
+                        }
+                    }
+                    _ => alter(
+                        &mut self.changes,
+                        DomainAction::AddConstraint {
+                            constraint: constraint.clone(),
+                        },
+                    ),
+                }
+            }
+            if old.not_null != new.not_null {
+                alter(
+                    &mut self.changes,
+                    if new.not_null {
+                        DomainAction::SetNotNull
+                    } else {
+                        DomainAction::DropNotNull
+                    },
+                );
+            }
+            self.comment(target, old.comment.as_ref(), new.comment.as_ref());
+        }
+        for name in self.from.domains.keys() {
+            if !self.to.domains.contains_key(name) {
+                self.changes.push(Change::DropDomain { name: name.clone() });
+            }
+        }
+    }
+
+    fn composite_types(&mut self) {
+        for (name, new) in &self.to.composite_types {
+            let target = CommentTarget::Type { name: name.clone() };
+            let Some(old) = self.from.composite_types.get(name) else {
+                self.changes.push(Change::CreateCompositeType {
+                    composite: CompositeType {
+                        comment: None,
+                        ..new.clone()
+                    },
+                });
+                self.comment(target, None, new.comment.as_ref());
+                continue;
+            };
+            for attribute in &old.attributes {
+                if !new.attributes.iter().any(|a| a.name == attribute.name) {
+                    self.changes.push(Change::AlterCompositeType {
+                        name: name.clone(),
+                        action: AttributeAction::Drop {
+                            name: attribute.name.clone(),
+                        },
+                    });
+                }
+            }
+            for attribute in &new.attributes {
+                match old.attributes.iter().find(|a| a.name == attribute.name) {
+                    None => self.changes.push(Change::AlterCompositeType {
+                        name: name.clone(),
+                        action: AttributeAction::Add {
+                            attribute: attribute.clone(),
+                        },
+                    }),
+                    Some(previous) if previous != attribute => {
+                        self.changes.push(Change::AlterCompositeType {
+                            name: name.clone(),
+                            action: AttributeAction::AlterType {
+                                attribute: attribute.clone(),
+                            },
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+            self.comment(target, old.comment.as_ref(), new.comment.as_ref());
+        }
+        for name in self.from.composite_types.keys() {
+            if !self.to.composite_types.contains_key(name) {
+                self.changes
+                    .push(Change::DropCompositeType { name: name.clone() });
+            }
+        }
+    }
+
+    /// Views, triggers, policies, indexes, constraints, defaults and
+    /// routines that depend on something being dropped or rebuilt are
+    /// dropped first and created again after, exactly as the target has
+    /// them. A column's own type change rebuilds its indexes, constraints
+    /// and default by itself, so only views, triggers and policies are
+    /// recreated for that cause.
+    fn recreate_dependents(&mut self) {
+        let graph = crate::order::dependents(self.from);
+        let mut handled: BTreeSet<Key> = BTreeSet::new();
+        let mut queue: Vec<(Key, bool)> = Vec::new();
+        for change in &self.changes {
+            match change {
+                Change::DropView { view } => {
+                    handled.insert(Key::View(view.name.clone()));
+                    // Its indexes and triggers go with it (and come back with it).
+                    for index in &view.indexes {
+                        handled.insert(Key::Index(view.name.with_name(index.name.clone())));
+                    }
+                    for trigger in &view.triggers {
+                        handled.insert(Key::Trigger(view.name.clone(), trigger.name.clone()));
+                    }
+                    queue.push((Key::View(view.name.clone()), false));
+                    for column in &view.columns {
+                        queue.push((Key::Column(view.name.clone(), column.name.clone()), false));
+                    }
+                }
+                Change::DropFunction { function } => {
+                    handled.insert(Key::Function(function.name.clone()));
+                    queue.push((Key::Function(function.name.clone()), false));
+                }
+                Change::DropDomain { name } | Change::DropCompositeType { name } => {
+                    queue.push((Key::Type(name.clone()), false));
+                }
+                Change::AlterColumnType { table, column, .. } => {
+                    queue.push((Key::Column(table.clone(), column.clone()), true));
+                }
+                Change::RebuildEnum { to, columns, .. } => {
+                    queue.push((Key::Type(to.name.clone()), false));
+                    for c in columns {
+                        // The rebuild sets the column's default itself.
+                        handled.insert(Key::Default(c.table.clone(), c.column.clone()));
+                        queue.push((Key::Column(c.table.clone(), c.column.clone()), false));
+                    }
+                }
+                Change::DropColumn { table, column, .. } => {
+                    handled.insert(Key::Default(table.clone(), column.clone()));
+                    queue.push((Key::Column(table.clone(), column.clone()), false));
+                }
+                Change::DropTrigger { table, name } => {
+                    handled.insert(Key::Trigger(table.clone(), name.clone()));
+                }
+                Change::DropPolicy { table, name } => {
+                    handled.insert(Key::Policy(table.clone(), name.clone()));
+                }
+                Change::DropIndex { name, .. } => {
+                    handled.insert(Key::Index(name.clone()));
+                }
+                Change::DropConstraint { table, constraint } => {
+                    handled.insert(Key::Constraint(table.clone(), constraint.name.clone()));
+                }
+                Change::DropDefault { table, column } => {
+                    handled.insert(Key::Default(table.clone(), column.clone()));
+                }
+                _ => {}
+            }
+        }
+        let mut extra = Vec::new();
+        let mut seen: BTreeSet<(Key, bool)> = BTreeSet::new();
+        while let Some((key, type_change)) = queue.pop() {
+            if !seen.insert((key.clone(), type_change)) {
+                continue;
+            }
+            for dependent in graph.get(&key).into_iter().flatten() {
+                if handled.contains(dependent) {
+                    continue;
+                }
+                let recreated = match dependent {
+                    Key::View(name) => self.recreate_view(name, &mut extra),
+                    Key::Trigger(table, name) => self.recreate_trigger(table, name, &mut extra),
+                    Key::Policy(table, name) => self.recreate_policy(table, name, &mut extra),
+                    Key::Index(name) if !type_change => self.recreate_index(name, &mut extra),
+                    Key::Constraint(table, name) if !type_change => {
+                        self.recreate_constraint(table, name, &mut extra)
+                    }
+                    Key::Default(table, column) if !type_change => {
+                        self.recreate_default(table, column, &mut extra)
+                    }
+                    Key::Function(name) if !type_change => self.recreate_function(name, &mut extra),
+                    _ => false,
+                };
+                if recreated {
+                    handled.insert(dependent.clone());
+                    queue.push((dependent.clone(), false));
+                    if let Key::View(name) = dependent
+                        && let Some(view) = self.from.views.get(name)
+                    {
+                        for column in &view.columns {
+                            queue.push((Key::Column(name.clone(), column.name.clone()), false));
+                        }
+                    }
+                }
+            }
+        }
+        // What is dropped and created again needs no other alteration.
+        let recreated: BTreeSet<Key> = extra
+            .iter()
+            .filter_map(|change| match change {
+                Change::CreatePolicy { table, policy } => {
+                    Some(Key::Policy(table.clone(), policy.name.clone()))
+                }
+                Change::CreateView { view } => Some(Key::View(view.name.clone())),
+                Change::CreateFunction { function } => Some(Key::Function(function.name.clone())),
+                Change::CreateTrigger { table, trigger } => {
+                    Some(Key::Trigger(table.clone(), trigger.name.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        self.changes.retain(|change| match change {
+            Change::AlterPolicy { table, policy } => {
+                !recreated.contains(&Key::Policy(table.clone(), policy.name.clone()))
+            }
+            Change::ReplaceView { view } => !recreated.contains(&Key::View(view.name.clone())),
+            Change::ReplaceFunction { function } => {
+                !recreated.contains(&Key::Function(function.name.clone()))
+            }
+            Change::SetTriggerEnabled { table, name, .. } => {
+                !recreated.contains(&Key::Trigger(table.clone(), name.clone()))
+            }
+            _ => true,
+        });
+        self.changes.extend(extra);
+    }
+
+    fn recreate_view(&self, name: &QualifiedName, out: &mut Vec<Change>) -> bool {
+        let (Some(old), Some(new)) = (self.from.views.get(name), self.to.views.get(name)) else {
+            return false;
+        };
+        out.push(Change::DropView { view: old.clone() });
+        out.push(Change::CreateView {
+            view: bare_view(new),
+        });
+        for index in &new.indexes {
+            out.push(Change::CreateIndex {
+                table: name.clone(),
+                index: Index {
+                    comment: None,
+                    ..index.clone()
+                },
+            });
+        }
+        for trigger in &new.triggers {
+            out.push(Change::CreateTrigger {
+                table: name.clone(),
+                trigger: Trigger {
+                    comment: None,
+                    ..trigger.clone()
+                },
+            });
+        }
+        // Comments go with the dropped view.
+        let target = CommentTarget::View {
+            name: name.clone(),
+            materialized: new.materialized,
+        };
+        if new.comment.is_some() {
+            out.push(Change::Comment {
+                target,
+                comment: new.comment.clone(),
+            });
+        }
+        for column in &new.columns {
+            if column.comment.is_some() {
+                out.push(Change::Comment {
+                    target: CommentTarget::Column {
+                        table: name.clone(),
+                        column: column.name.clone(),
+                    },
+                    comment: column.comment.clone(),
+                });
+            }
+        }
+        true
+    }
+
+    fn recreate_trigger(&self, table: &QualifiedName, name: &Ident, out: &mut Vec<Change>) -> bool {
+        let find = |catalog: &Catalog| -> Option<Trigger> {
+            catalog
+                .tables
+                .get(table)
+                .map(|t| &t.triggers)
+                .or_else(|| catalog.views.get(table).map(|v| &v.triggers))
+                .and_then(|ts| ts.iter().find(|t| &t.name == name).cloned())
+        };
+        let (Some(_), Some(new)) = (find(self.from), find(self.to)) else {
+            return false;
+        };
+        out.push(Change::DropTrigger {
+            table: table.clone(),
+            name: name.clone(),
+        });
+        out.push(Change::CreateTrigger {
+            table: table.clone(),
+            trigger: Trigger {
+                comment: None,
+                ..new.clone()
+            },
+        });
+        if new.enabled != "O" {
+            out.push(Change::SetTriggerEnabled {
+                table: table.clone(),
+                name: name.clone(),
+                enabled: new.enabled.clone(),
+            });
+        }
+        restore_comment(
+            out,
+            CommentTarget::Trigger {
+                table: table.clone(),
+                name: name.clone(),
+            },
+            new.comment,
+        );
+        true
+    }
+
+    fn recreate_policy(&self, table: &QualifiedName, name: &Ident, out: &mut Vec<Change>) -> bool {
+        let find = |catalog: &Catalog| {
+            catalog
+                .tables
+                .get(table)
+                .and_then(|t| t.policies.iter().find(|p| &p.name == name).cloned())
+        };
+        let (Some(_), Some(new)) = (find(self.from), find(self.to)) else {
+            return false;
+        };
+        out.push(Change::DropPolicy {
+            table: table.clone(),
+            name: name.clone(),
+        });
+        let comment = new.comment.clone();
+        out.push(Change::CreatePolicy {
+            table: table.clone(),
+            policy: Policy {
+                comment: None,
+                ..new
+            },
+        });
+        restore_comment(
+            out,
+            CommentTarget::Policy {
+                table: table.clone(),
+                name: name.clone(),
+            },
+            comment,
+        );
+        true
+    }
+
+    fn recreate_index(&self, name: &QualifiedName, out: &mut Vec<Change>) -> bool {
+        let find = |catalog: &Catalog| -> Option<(QualifiedName, Index)> {
+            catalog
+                .tables
+                .values()
+                .map(|t| (&t.name, &t.indexes))
+                .chain(catalog.views.values().map(|v| (&v.name, &v.indexes)))
+                .filter(|(t, _)| t.schema == name.schema)
+                .find_map(|(t, indexes)| {
+                    indexes
+                        .iter()
+                        .find(|i| i.name == name.name)
+                        .map(|i| (t.clone(), i.clone()))
+                })
+        };
+        let (Some(_), Some((table, new))) = (find(self.from), find(self.to)) else {
+            return false;
+        };
+        out.push(Change::DropIndex {
+            name: name.clone(),
+            table: table.clone(),
+        });
+        let comment = new.comment.clone();
+        out.push(Change::CreateIndex {
+            table,
+            index: Index {
+                comment: None,
+                ..new
+            },
+        });
+        restore_comment(out, CommentTarget::Index { name: name.clone() }, comment);
+        true
+    }
+
+    fn recreate_constraint(
+        &self,
+        table: &QualifiedName,
+        name: &Ident,
+        out: &mut Vec<Change>,
+    ) -> bool {
+        let (Some(old), Some(new)) = (
+            self.from.tables.get(table).and_then(|t| t.constraint(name)),
+            self.to.tables.get(table).and_then(|t| t.constraint(name)),
+        ) else {
+            return false;
+        };
+        out.push(Change::DropConstraint {
+            table: table.clone(),
+            constraint: old.clone(),
+        });
+        out.push(Change::AddConstraint {
+            table: table.clone(),
+            constraint: Constraint {
+                comment: None,
+                ..new.clone()
+            },
+        });
+        restore_comment(
+            out,
+            CommentTarget::Constraint {
+                table: table.clone(),
+                name: name.clone(),
+            },
+            new.comment.clone(),
+        );
+        true
+    }
+
+    fn recreate_default(
+        &self,
+        table: &QualifiedName,
+        column: &Ident,
+        out: &mut Vec<Change>,
+    ) -> bool {
+        let default = |catalog: &Catalog| {
+            catalog
+                .tables
+                .get(table)
+                .and_then(|t| t.column(column))
+                .and_then(|c| c.default.clone())
+        };
+        let (Some(_), Some(new)) = (default(self.from), default(self.to)) else {
+            return false;
+        };
+        out.push(Change::DropDefault {
+            table: table.clone(),
+            column: column.clone(),
+        });
+        out.push(Change::SetDefault {
+            table: table.clone(),
+            column: column.clone(),
+            default: new,
+        });
+        true
+    }
+
+    fn recreate_function(&self, name: &RoutineName, out: &mut Vec<Change>) -> bool {
+        let (Some(old), Some(new)) = (self.from.functions.get(name), self.to.functions.get(name))
+        else {
+            return false;
+        };
+        out.push(Change::DropFunction {
+            function: old.clone(),
+        });
+        out.push(Change::CreateFunction {
+            function: Function {
+                comment: None,
+                ..new.clone()
+            },
+        });
+        restore_comment(
+            out,
+            CommentTarget::Function {
+                name: name.clone(),
+                kind: new.kind,
+            },
+            new.comment.clone(),
+        );
+        true
+    }
+}
+
+/// A dropped object's comment goes with it: set it again on the new one.
+fn restore_comment(out: &mut Vec<Change>, target: CommentTarget, comment: Option<String>) {
+    if comment.is_some() {
+        out.push(Change::Comment { target, comment });
+    }
+}
+
+fn bare_view(view: &View) -> View {
+    View {
+        indexes: Vec::new(),
+        triggers: Vec::new(),
+        comment: None,
+        columns: view
+            .columns
+            .iter()
+            .map(|c| ViewColumn {
+                comment: None,
+                ..c.clone()
+            })
+            .collect(),
+        ..view.clone()
+    }
+}
+
+fn same_view(a: &View, b: &View) -> bool {
+    a.materialized == b.materialized
+        && a.definition == b.definition
+        && a.options == b.options
+        && a.columns.len() == b.columns.len()
+        && a.columns
+            .iter()
+            .zip(&b.columns)
+            .all(|(x, y)| x.name == y.name && x.data_type == y.data_type)
+}
+
+/// `CREATE OR REPLACE VIEW` keeps the existing columns (same names and
+/// types, in order) and may only add columns at the end.
+fn replaceable(old: &View, new: &View) -> bool {
+    !old.materialized
+        && !new.materialized
+        && old.options == new.options
+        && old.columns.len() <= new.columns.len()
+        && old
+            .columns
+            .iter()
+            .zip(&new.columns)
+            .all(|(x, y)| x.name == y.name && x.data_type == y.data_type)
 }
 
 fn validate(table: &QualifiedName, constraint: &Constraint) -> Change {

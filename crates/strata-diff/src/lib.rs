@@ -29,7 +29,7 @@ mod renames;
 use serde::Serialize;
 use strata_model::Catalog;
 
-pub use change::{Change, CommentTarget, EnumColumn};
+pub use change::{AttributeAction, Change, CommentTarget, DomainAction, EnumColumn};
 pub use renames::{NoRenames, PossibleRename, RenameOrigin, RenameRequest, RenameResolver};
 
 /// What went wrong while diffing.

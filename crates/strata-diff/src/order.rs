@@ -16,7 +16,7 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use strata_model::{Catalog, ConstraintKind, Ident, QualifiedName};
 
 use crate::DiffError;
-use crate::change::{Change, Edges, Key, has_index, referenced_key, sequences_in};
+use crate::change::{Change, Edges, Key, Requirements, has_index, referenced_key, sequences_in};
 
 pub(crate) fn order(
     mut changes: Vec<Change>,
@@ -24,13 +24,19 @@ pub(crate) fn order(
     to: &Catalog,
 ) -> Result<Vec<Change>, DiffError> {
     let dependents = dependents(from);
+    let requirements = Requirements::of(to);
     // Keys a `DropTable` no longer drops because a separate change does.
     let mut excluded: HashMap<QualifiedName, BTreeSet<Key>> = HashMap::new();
+    // Requirements found by name only give way when they make a cycle.
+    let mut soft = true;
     loop {
         let edges: Vec<Edges> = changes
             .iter()
             .map(|change| {
-                let mut e = change.edges(to);
+                let mut e = change.edges(to, &requirements);
+                if soft {
+                    e.requires.append(&mut e.soft_requires);
+                }
                 if let Change::DropTable { name, .. } = change {
                     e.drops.extend(owned_keys(from, name));
                     if let Some(skip) = excluded.get(name) {
@@ -48,6 +54,7 @@ pub(crate) fn order(
                     .map(|i| slots[i].take().expect("each change is placed once"))
                     .collect());
             }
+            Err(_) if soft => soft = false,
             Err(stuck) => {
                 if !break_cycle(&mut changes, &stuck, from, &mut excluded) {
                     return Err(DiffError::Cycle {
@@ -89,6 +96,13 @@ fn sort(
         for k in &e.requires {
             for &j in creators.get(k).into_iter().flatten() {
                 edge(j, i);
+            }
+            // What needs an object that goes away (and does not come back)
+            // runs before it goes.
+            if !creators.contains_key(k) {
+                for &j in droppers.get(k).into_iter().flatten() {
+                    edge(i, j);
+                }
             }
         }
         for k in &e.drops {
@@ -217,13 +231,60 @@ fn owned_keys(catalog: &Catalog, name: &QualifiedName) -> Vec<Key> {
     for index in &table.indexes {
         keys.push(Key::Index(name.with_name(index.name.clone())));
     }
+    for trigger in &table.triggers {
+        keys.push(Key::Trigger(name.clone(), trigger.name.clone()));
+    }
+    for policy in &table.policies {
+        keys.push(Key::Policy(name.clone(), policy.name.clone()));
+    }
     keys
 }
 
 /// For every object of `catalog`, the objects that depend on it.
-fn dependents(catalog: &Catalog) -> HashMap<Key, Vec<Key>> {
+pub(crate) fn dependents(catalog: &Catalog) -> HashMap<Key, Vec<Key>> {
     let mut map: HashMap<Key, Vec<Key>> = HashMap::new();
     let mut add = |on: Key, dependent: Key| map.entry(on).or_default().push(dependent);
+    for dependency in &catalog.dependencies {
+        add(
+            Key::of(&dependency.referenced),
+            Key::of(&dependency.dependent),
+        );
+    }
+    for name in catalog.domains.keys().chain(catalog.composite_types.keys()) {
+        add(Key::Schema(name.schema.clone()), Key::Type(name.clone()));
+    }
+    for function in catalog.functions.keys() {
+        add(
+            Key::Schema(function.schema.clone()),
+            Key::Function(function.clone()),
+        );
+    }
+    for view in catalog.views.values() {
+        let v = Key::View(view.name.clone());
+        add(Key::Schema(view.name.schema.clone()), v.clone());
+        for column in &view.columns {
+            add(
+                v.clone(),
+                Key::Column(view.name.clone(), column.name.clone()),
+            );
+        }
+        for index in &view.indexes {
+            add(
+                v.clone(),
+                Key::Index(view.name.with_name(index.name.clone())),
+            );
+        }
+        for trigger in &view.triggers {
+            add(
+                v.clone(),
+                Key::Trigger(view.name.clone(), trigger.name.clone()),
+            );
+            add(
+                Key::Function(trigger.function.clone()),
+                Key::Trigger(view.name.clone(), trigger.name.clone()),
+            );
+        }
+    }
     for name in catalog.enums.keys() {
         add(Key::Schema(name.schema.clone()), Key::Type(name.clone()));
     }
@@ -283,6 +344,20 @@ fn dependents(catalog: &Catalog) -> HashMap<Key, Vec<Key>> {
                 add(column(c), key.clone());
             }
             add(Key::Table(t.clone()), key);
+        }
+        for trigger in &table.triggers {
+            let key = Key::Trigger(t.clone(), trigger.name.clone());
+            add(Key::Table(t.clone()), key.clone());
+            add(Key::Function(trigger.function.clone()), key);
+        }
+        for policy in &table.policies {
+            add(
+                Key::Table(t.clone()),
+                Key::Policy(t.clone(), policy.name.clone()),
+            );
+        }
+        if let Some(partition) = &table.partition_of {
+            add(Key::Table(partition.parent.clone()), Key::Table(t.clone()));
         }
     }
     map

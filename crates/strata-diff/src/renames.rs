@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use strata_model::{Catalog, Ident, QualifiedName};
+use strata_model::{Catalog, Ident, ObjectRef, QualifiedName};
 use strata_syntax::{quote_qualified, rename_identifiers};
 
 use crate::DiffError;
@@ -487,6 +487,12 @@ pub(crate) fn rename_table(catalog: &mut Catalog, old: &QualifiedName, new: &Qua
         return;
     };
     table.name = new.clone();
+    // Trigger definitions name their table; the database follows a rename.
+    let on_old = format!(" ON {} ", quote_qualified(&old.schema, &old.name));
+    let on_new = format!(" ON {} ", quote_qualified(&new.schema, &new.name));
+    for trigger in &mut table.triggers {
+        trigger.definition = trigger.definition.replacen(&on_old, &on_new, 1);
+    }
     catalog.tables.insert(new.clone(), table);
     for table in catalog.tables.values_mut() {
         for constraint in &mut table.constraints {
@@ -504,6 +510,34 @@ pub(crate) fn rename_table(catalog: &mut Catalog, old: &QualifiedName, new: &Qua
             *table = new.clone();
         }
     }
+    for table in catalog.tables.values_mut() {
+        if let Some(partition) = &mut table.partition_of
+            && &partition.parent == old
+        {
+            partition.parent = new.clone();
+        }
+    }
+    for dependency in &mut catalog.dependencies {
+        for object in [&mut dependency.dependent, &mut dependency.referenced] {
+            rename_ref_table(object, old, new);
+        }
+    }
+}
+
+fn rename_ref_table(object: &mut ObjectRef, old: &QualifiedName, new: &QualifiedName) {
+    match object {
+        ObjectRef::Table(t)
+        | ObjectRef::Column(t, _)
+        | ObjectRef::Default(t, _)
+        | ObjectRef::Constraint(t, _)
+        | ObjectRef::Trigger(t, _)
+        | ObjectRef::Policy(t, _)
+            if t == old =>
+        {
+            *t = new.clone();
+        }
+        _ => {}
+    }
 }
 
 pub(crate) fn rename_column(
@@ -514,6 +548,17 @@ pub(crate) fn rename_column(
 ) {
     let map = [(old.as_str(), new.as_str())];
     if let Some(table) = catalog.tables.get_mut(table_name) {
+        for trigger in &mut table.triggers {
+            trigger.definition = rename_identifiers(&trigger.definition, &map);
+        }
+        for policy in &mut table.policies {
+            for expression in [&mut policy.using, &mut policy.with_check]
+                .into_iter()
+                .flatten()
+            {
+                *expression = rename_identifiers(expression, &map);
+            }
+        }
         for column in &mut table.columns {
             if &column.name == old {
                 column.name = new.clone();
@@ -552,6 +597,18 @@ pub(crate) fn rename_column(
             && column == old
         {
             *column = new.clone();
+        }
+    }
+    for dependency in &mut catalog.dependencies {
+        for object in [&mut dependency.dependent, &mut dependency.referenced] {
+            match object {
+                ObjectRef::Column(t, c) | ObjectRef::Default(t, c)
+                    if t == table_name && c == old =>
+                {
+                    *c = new.clone();
+                }
+                _ => {}
+            }
         }
     }
 }

@@ -25,12 +25,17 @@
 
 mod ident;
 mod named;
+mod objects;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 pub use ident::{Ident, QualifiedName};
+pub use objects::{
+    CompositeAttribute, CompositeType, Dependency, Domain, DomainConstraint, Function, ObjectRef,
+    PartitionOf, Policy, RoutineKind, RoutineName, Trigger, View, ViewColumn,
+};
 
 /// A whole database (or the part of it strata manages).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,9 +53,25 @@ pub struct Catalog {
     /// Free-standing sequences (identity sequences belong to their column).
     #[serde(with = "named::map")]
     pub sequences: BTreeMap<QualifiedName, Sequence>,
-    /// Ordinary tables, by qualified name.
+    /// Domains, by qualified name.
+    #[serde(default, with = "named::map")]
+    pub domains: BTreeMap<QualifiedName, Domain>,
+    /// Composite types, by qualified name.
+    #[serde(default, with = "named::map")]
+    pub composite_types: BTreeMap<QualifiedName, CompositeType>,
+    /// Tables (ordinary, partitioned and partitions), by qualified name.
     #[serde(with = "named::map")]
     pub tables: BTreeMap<QualifiedName, Table>,
+    /// Views and materialized views, by qualified name.
+    #[serde(default, with = "named::map")]
+    pub views: BTreeMap<QualifiedName, View>,
+    /// Functions and procedures, by identity.
+    #[serde(default, with = "named::map")]
+    pub functions: BTreeMap<RoutineName, Function>,
+    /// Which object depends on which (derived from the objects; used for
+    /// ordering, never compared).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
     /// Objects present in the database that the model does not cover.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmanaged: Vec<UnmanagedObject>,
@@ -66,6 +87,11 @@ impl Catalog {
         self.enums.retain(|name, _| keep(&name.schema));
         self.sequences.retain(|name, _| keep(&name.schema));
         self.tables.retain(|name, _| keep(&name.schema));
+        self.domains.retain(|name, _| keep(&name.schema));
+        self.composite_types.retain(|name, _| keep(&name.schema));
+        self.views.retain(|name, _| keep(&name.schema));
+        self.functions.retain(|name, _| keep(&name.schema));
+        self.dependencies.retain(|d| keep(d.dependent.schema()));
         self.unmanaged
             .retain(|object| object.schema.as_deref().is_none_or(&keep));
     }
@@ -229,6 +255,25 @@ pub struct Table {
     /// `UNLOGGED`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unlogged: bool,
+    /// `PARTITION BY …` of a partitioned table (`RANGE (created_at)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_key: Option<String>,
+    /// The parent and bound of a partition. Its columns, and the
+    /// constraints and indexes it inherits, come from the parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_of: Option<PartitionOf>,
+    /// `ENABLE ROW LEVEL SECURITY`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub row_security: bool,
+    /// `FORCE ROW LEVEL SECURITY`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_row_security: bool,
+    /// Row-level security policies, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<Policy>,
+    /// Triggers, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
     /// `COMMENT ON TABLE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -247,6 +292,12 @@ impl Table {
             constraints: Vec::new(),
             indexes: Vec::new(),
             unlogged: false,
+            partition_key: None,
+            partition_of: None,
+            row_security: false,
+            force_row_security: false,
+            policies: Vec::new(),
+            triggers: Vec::new(),
             comment: None,
             stats: None,
         }

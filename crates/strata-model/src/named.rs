@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{EnumType, Extension, Ident, QualifiedName, Schema, Sequence, Table};
+use crate::{
+    CompositeType, Domain, EnumType, Extension, Function, Ident, QualifiedName, RoutineName,
+    Schema, Sequence, Table, View,
+};
 
 /// An object that knows the key it is stored under.
 pub(crate) trait Named {
@@ -30,6 +33,10 @@ named! {
     EnumType => QualifiedName: name,
     Sequence => QualifiedName: name,
     Table => QualifiedName: name,
+    Domain => QualifiedName: name,
+    CompositeType => QualifiedName: name,
+    View => QualifiedName: name,
+    Function => RoutineName: name,
 }
 
 pub(crate) mod map {

@@ -31,7 +31,9 @@ pub use cluster::{
 pub use conn::{ConnInfo, SslMode, UrlError, redact_url};
 pub use error::{DatabaseError, PgError, hint_for_code};
 pub use introspect::ServerInfo;
-pub use load::{LoadError, LoadReport, SourceFile, load_schema, load_schema_with_progress};
+pub use load::{
+    LoadError, LoadReport, MissingRoles, SourceFile, load_schema, load_schema_with_progress,
+};
 
 /// A connection to a PostgreSQL database.
 pub struct Connection {

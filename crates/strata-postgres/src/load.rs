@@ -84,7 +84,27 @@ struct Pending {
 /// The first statement (in file order) that cannot succeed, with its file,
 /// line and the server's message.
 pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadReport, LoadError> {
-    load_schema_with_progress(conn, files, &mut |_, _| {})
+    load_schema_with_progress(conn, files, MissingRoles::Fail, &mut |_, _| {})
+}
+
+/// What to do when a schema file names a role the scratch server lacks
+/// (`GRANT … TO app_user`, `CREATE POLICY … TO app_user`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingRoles {
+    /// Create it (`NOLOGIN`): for a throwaway cluster only, since roles
+    /// belong to the whole cluster.
+    Create,
+    /// Report the statement as failing.
+    Fail,
+}
+
+fn missing_role(error: &DatabaseError) -> Option<String> {
+    if error.code != "42704" {
+        return None;
+    }
+    let rest = error.message.strip_prefix("role \"")?;
+    let name = rest.strip_suffix("\" does not exist")?;
+    Some(name.replace("\"\"", "\""))
 }
 
 /// [`load_schema`], calling `progress(done, total)` as statements succeed.
@@ -94,9 +114,13 @@ pub fn load_schema(conn: &mut Connection, files: &[SourceFile]) -> Result<LoadRe
 pub fn load_schema_with_progress(
     conn: &mut Connection,
     files: &[SourceFile],
+    roles: MissingRoles,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
+    // As pg_dump does: routine bodies are checked when they run, so that
+    // routines may be created before the tables they use.
+    conn.execute("SET check_function_bodies = off")?;
     let mut pending = Vec::new();
     for (index, file) in files.iter().enumerate() {
         let statements = split_statements(&file.text).map_err(|e| LoadError::Syntax {
@@ -128,7 +152,18 @@ pub fn load_schema_with_progress(
         let mut deferred = Vec::new();
         let before = pending.len();
         for mut statement in pending {
-            match conn.execute(&statement.text) {
+            let mut result = conn.execute(&statement.text);
+            if roles == MissingRoles::Create
+                && let Err(PgError::Database { error, .. }) = &result
+                && let Some(role) = missing_role(error)
+            {
+                conn.execute(&format!(
+                    "CREATE ROLE {} NOLOGIN",
+                    strata_syntax::quote_ident(&role)
+                ))?;
+                result = conn.execute(&statement.text);
+            }
+            match result {
                 Ok(()) => {
                     report.statements += 1;
                     progress(report.statements, total);

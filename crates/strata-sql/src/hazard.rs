@@ -88,6 +88,8 @@ hazard_ids! {
     RenameTable = "rename-table", Warning, false;
     /// Renaming a column breaks queries that use the old name.
     RenameColumn = "rename-column", Warning, false;
+    /// Row-level security or a policy changes which rows roles see.
+    AccessChange = "access-change", Warning, false;
     /// A new identity's sequence starts below values already in the column.
     IdentityStart = "identity-start", Info, false;
     /// The statement runs outside the plan's transaction.

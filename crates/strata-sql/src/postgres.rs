@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use strata_diff::{Change, CommentTarget, Plan};
+use strata_diff::{AttributeAction, Change, CommentTarget, DomainAction, Plan};
 use strata_model::{
-    Column, Constraint, ConstraintKind, Identity, IdentityKind, QualifiedName, Sequence,
-    SequenceOptions, Table,
+    Column, CompositeAttribute, Constraint, ConstraintKind, Identity, IdentityKind, Policy,
+    QualifiedName, RoutineKind, RoutineName, Sequence, SequenceOptions, Table, View,
 };
 use strata_syntax::{quote_ident, quote_literal, quote_qualified};
 
@@ -169,7 +169,9 @@ fn render_change(change: &Change, ctx: &RenderContext<'_>, is_new: bool, out: &m
             }
             out.push(s(format!("DROP TYPE {}", q(&old))));
         }
-        Change::DropEnum { name } => out.push(s(format!("DROP TYPE {}", q(name)))),
+        Change::DropEnum { name } | Change::DropCompositeType { name } => {
+            out.push(s(format!("DROP TYPE {}", q(name))));
+        }
         Change::CreateSequence { sequence } => out.push(s(create_sequence(sequence))),
         Change::AlterSequence { name, from, to, unused } => {
             let mut options = sequence_option_changes(from, to);
@@ -428,7 +430,9 @@ fn render_change(change: &Change, ctx: &RenderContext<'_>, is_new: bool, out: &m
             quote_ident(&constraint.name)
         ))),
         Change::CreateIndex { table, index } => {
-            let mut statement = s(index.definition.clone());
+            // An index on a partitioned table prints as `ON ONLY`, which would
+            // leave the partitions without it: create it on all of them.
+            let mut statement = s(index.definition.replacen(" ON ONLY ", " ON ", 1));
             if !is_new {
                 statement.hazards.push(Hazard::new(
                     HazardId::BlockingIndexBuild,
@@ -442,10 +446,194 @@ fn render_change(change: &Change, ctx: &RenderContext<'_>, is_new: bool, out: &m
             out.push(s(format!("ALTER INDEX {} RENAME TO {}", q(from), quote_ident(to))));
         }
         Change::DropIndex { name, .. } => out.push(s(format!("DROP INDEX {}", q(name)))),
+        Change::CreateView { view } => out.push(s(create_view(view, false))),
+        Change::ReplaceView { view } => out.push(s(create_view(view, true))),
+        Change::DropView { view } => {
+            let kind = if view.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+            out.push(s(format!("DROP {kind} {}", q(&view.name))));
+        }
+        Change::CreateFunction { function } | Change::ReplaceFunction { function } => {
+            out.push(s(function.definition.trim_end().trim_end_matches(';').to_owned()));
+        }
+        Change::DropFunction { function } => {
+            let kind = match function.kind {
+                RoutineKind::Function => "FUNCTION",
+                RoutineKind::Procedure => "PROCEDURE",
+            };
+            out.push(s(format!("DROP {kind} {}", routine(&function.name))));
+        }
+        Change::CreateTrigger { trigger, .. } => out.push(s(trigger.definition.clone())),
+        Change::SetTriggerEnabled { table, name, enabled } => {
+            let how = match enabled.as_str() {
+                "D" => "DISABLE",
+                "R" => "ENABLE REPLICA",
+                "A" => "ENABLE ALWAYS",
+                _ => "ENABLE",
+            };
+            out.push(s(format!("ALTER TABLE {} {how} TRIGGER {}", q(table), quote_ident(name))));
+        }
+        Change::DropTrigger { table, name } => {
+            out.push(s(format!("DROP TRIGGER {} ON {}", quote_ident(name), q(table))));
+        }
+        Change::CreatePolicy { table, policy } => {
+            let mut sql = format!(
+                "CREATE POLICY {} ON {} AS {} FOR {} TO {}",
+                quote_ident(&policy.name),
+                q(table),
+                if policy.permissive { "PERMISSIVE" } else { "RESTRICTIVE" },
+                policy.command,
+                policy_roles(&policy.roles)
+            );
+            policy_expressions(policy, &mut sql);
+            let mut statement = s(sql);
+            if !is_new {
+                statement.hazards.push(access_hazard(table));
+            }
+            out.push(statement);
+        }
+        Change::AlterPolicy { table, policy } => {
+            let mut sql = format!(
+                "ALTER POLICY {} ON {} TO {}",
+                quote_ident(&policy.name),
+                q(table),
+                policy_roles(&policy.roles)
+            );
+            policy_expressions(policy, &mut sql);
+            out.push(with(s(sql), access_hazard(table)));
+        }
+        Change::DropPolicy { table, name } => {
+            let mut statement = s(format!("DROP POLICY {} ON {}", quote_ident(name), q(table)));
+            if !is_new {
+                statement.hazards.push(Hazard::new(
+                    HazardId::AccessChange,
+                    format!("removes policy `{name}` on `{table}`: with row-level security on, the rows it allowed become invisible"),
+                    "create the replacement policy in the same plan",
+                ));
+            }
+            out.push(statement);
+        }
+        Change::SetRowSecurity { table, enabled } => {
+            let word = if *enabled { "ENABLE" } else { "DISABLE" };
+            let mut statement = s(format!("ALTER TABLE {} {word} ROW LEVEL SECURITY", q(table)));
+            if !is_new {
+                let message = if *enabled {
+                    format!("from now on roles other than the owner see only the rows of `{table}` that a policy allows")
+                } else {
+                    format!("every role with privileges on `{table}` sees every row again")
+                };
+                statement.hazards.push(Hazard::new(
+                    HazardId::AccessChange,
+                    message,
+                    "deploy the policies in the same plan and check the app's roles",
+                ));
+            }
+            out.push(statement);
+        }
+        Change::SetForceRowSecurity { table, forced } => {
+            let word = if *forced { "FORCE" } else { "NO FORCE" };
+            out.push(s(format!("ALTER TABLE {} {word} ROW LEVEL SECURITY", q(table))));
+        }
+        Change::CreateDomain { domain } => {
+            let mut sql = format!("CREATE DOMAIN {} AS {}", q(&domain.name), domain.data_type);
+            if let Some(collation) = &domain.collation {
+                write!(sql, " COLLATE {}", q(collation)).expect("write to String");
+            }
+            if let Some(default) = &domain.default {
+                write!(sql, " DEFAULT {default}").expect("write to String");
+            }
+            if domain.not_null {
+                sql.push_str(" NOT NULL");
+            }
+            for constraint in &domain.constraints {
+                write!(sql, " CONSTRAINT {} {}", quote_ident(&constraint.name), constraint.definition)
+                    .expect("write to String");
+            }
+            out.push(s(sql));
+        }
+        Change::AlterDomain { name, action } => {
+            let what = match action {
+                DomainAction::SetDefault { default } => format!("SET DEFAULT {default}"),
+                DomainAction::DropDefault => "DROP DEFAULT".to_owned(),
+                DomainAction::SetNotNull => "SET NOT NULL".to_owned(),
+                DomainAction::DropNotNull => "DROP NOT NULL".to_owned(),
+                DomainAction::AddConstraint { constraint } => {
+                    format!("ADD CONSTRAINT {} {}", quote_ident(&constraint.name), constraint.definition)
+                }
+                DomainAction::DropConstraint { name } => format!("DROP CONSTRAINT {}", quote_ident(name)),
+                DomainAction::ValidateConstraint { name } => format!("VALIDATE CONSTRAINT {}", quote_ident(name)),
+            };
+            let mut statement = s(format!("ALTER DOMAIN {} {what}", q(name)));
+            let validates = match action {
+                DomainAction::SetNotNull => true,
+                DomainAction::AddConstraint { constraint } => constraint.validated,
+                _ => false,
+            };
+            if validates {
+                statement.hazards.push(Hazard::new(
+                    HazardId::ValidatingScan,
+                    format!("checks every value of every column of type `{name}`; fails if one does not pass"),
+                    "add the constraint NOT VALID, then VALIDATE it in a later step",
+                ));
+            }
+            out.push(statement);
+        }
+        Change::DropDomain { name } => out.push(s(format!("DROP DOMAIN {}", q(name)))),
+        Change::CreateCompositeType { composite } => {
+            let attributes: Vec<String> = composite.attributes.iter().map(attribute_definition).collect();
+            out.push(s(format!("CREATE TYPE {} AS ({})", q(&composite.name), attributes.join(", "))));
+        }
+        Change::AlterCompositeType { name, action } => {
+            let what = match action {
+                AttributeAction::Add { attribute } => format!("ADD ATTRIBUTE {}", attribute_definition(attribute)),
+                AttributeAction::Drop { name } => format!("DROP ATTRIBUTE {}", quote_ident(name)),
+                AttributeAction::AlterType { attribute } => {
+                    let mut text = format!(
+                        "ALTER ATTRIBUTE {} SET DATA TYPE {}",
+                        quote_ident(&attribute.name),
+                        attribute.data_type
+                    );
+                    if let Some(collation) = &attribute.collation {
+                        write!(text, " COLLATE {}", q(collation)).expect("write to String");
+                    }
+                    text
+                }
+            };
+            out.push(s(format!("ALTER TYPE {} {what}", q(name))));
+        }
+        Change::AttachPartition { table, partition } => out.push(with(
+            s(format!(
+                "ALTER TABLE {} ATTACH PARTITION {} {}",
+                q(&partition.parent),
+                q(table),
+                partition.bound
+            )),
+            Hazard::new(
+                HazardId::ValidatingScan,
+                format!("reads every row of `{table}` to check it fits the partition bound"),
+                "add a CHECK constraint matching the bound first, so that the scan is skipped",
+            ),
+        )),
+        Change::DetachPartition { table, parent } => {
+            out.push(s(format!("ALTER TABLE {} DETACH PARTITION {}", q(parent), q(table))));
+        }
         Change::Comment { target, comment } => {
             let what = match target {
                 CommentTarget::Schema { name } => format!("SCHEMA {}", quote_ident(name)),
                 CommentTarget::Type { name } => format!("TYPE {}", q(name)),
+                CommentTarget::Domain { name } => format!("DOMAIN {}", q(name)),
+                CommentTarget::View { name, materialized } => {
+                    format!("{} {}", if *materialized { "MATERIALIZED VIEW" } else { "VIEW" }, q(name))
+                }
+                CommentTarget::Function { name, kind } => format!(
+                    "{} {}",
+                    match kind {
+                        RoutineKind::Function => "FUNCTION",
+                        RoutineKind::Procedure => "PROCEDURE",
+                    },
+                    routine(name)
+                ),
+                CommentTarget::Trigger { table, name } => format!("TRIGGER {} ON {}", quote_ident(name), q(table)),
+                CommentTarget::Policy { table, name } => format!("POLICY {} ON {}", quote_ident(name), q(table)),
                 CommentTarget::Sequence { name } => format!("SEQUENCE {}", q(name)),
                 CommentTarget::Table { name } => format!("TABLE {}", q(name)),
                 CommentTarget::Column { table, column } => format!("COLUMN {}.{}", q(table), quote_ident(column)),
@@ -464,6 +652,14 @@ fn enum_name(t: &TypeName) -> QualifiedName {
     strata_syntax::parse_qualified(&t.base).map_or_else(
         || QualifiedName::new("", ""),
         |(schema, name)| QualifiedName::new(schema, name),
+    )
+}
+
+fn access_hazard(table: &QualifiedName) -> Hazard {
+    Hazard::new(
+        HazardId::AccessChange,
+        format!("changes which rows of `{table}` each role can see or write"),
+        "check that the app's roles still reach the rows they need",
     )
 }
 
@@ -678,21 +874,96 @@ fn identity_option_changes(from: &SequenceOptions, to: &SequenceOptions) -> Stri
 }
 
 fn create_table(table: &Table) -> String {
-    let mut lines: Vec<String> = table.columns.iter().map(column_definition).collect();
-    for constraint in &table.constraints {
-        lines.push(format!(
-            "CONSTRAINT {} {}",
-            quote_ident(&constraint.name),
-            constraint.definition
-        ));
-    }
     let unlogged = if table.unlogged { "UNLOGGED " } else { "" };
-    if lines.is_empty() {
-        return format!("CREATE {unlogged}TABLE {} ()", q(&table.name));
+    let constraints: Vec<String> = table
+        .constraints
+        .iter()
+        .map(|c| format!("CONSTRAINT {} {}", quote_ident(&c.name), c.definition))
+        .collect();
+    if let Some(partition) = &table.partition_of {
+        // A partition's columns come from its parent.
+        let mut sql = format!(
+            "CREATE {unlogged}TABLE {} PARTITION OF {}",
+            q(&table.name),
+            q(&partition.parent)
+        );
+        if !constraints.is_empty() {
+            write!(sql, " (\n    {}\n)", constraints.join(",\n    ")).expect("write to String");
+        }
+        write!(sql, " {}", partition.bound).expect("write to String");
+        if let Some(key) = &table.partition_key {
+            write!(sql, " PARTITION BY {key}").expect("write to String");
+        }
+        return sql;
     }
+    let mut lines: Vec<String> = table.columns.iter().map(column_definition).collect();
+    lines.extend(constraints);
+    let mut sql = if lines.is_empty() {
+        format!("CREATE {unlogged}TABLE {} ()", q(&table.name))
+    } else {
+        format!(
+            "CREATE {unlogged}TABLE {} (\n    {}\n)",
+            q(&table.name),
+            lines.join(",\n    ")
+        )
+    };
+    if let Some(key) = &table.partition_key {
+        write!(sql, " PARTITION BY {key}").expect("write to String");
+    }
+    sql
+}
+
+fn create_view(view: &View, replace: bool) -> String {
+    let kind = match (view.materialized, replace) {
+        (true, _) => "CREATE MATERIALIZED VIEW",
+        (false, true) => "CREATE OR REPLACE VIEW",
+        (false, false) => "CREATE VIEW",
+    };
+    let mut sql = format!("{kind} {}", q(&view.name));
+    if !view.options.is_empty() {
+        write!(sql, " WITH ({})", view.options.join(", ")).expect("write to String");
+    }
+    // pg_get_viewdef ends the query with a semicolon.
+    let query = view.definition.trim_end().trim_end_matches(';').trim_end();
+    write!(sql, " AS\n{query}").expect("write to String");
+    sql
+}
+
+fn routine(name: &RoutineName) -> String {
     format!(
-        "CREATE {unlogged}TABLE {} (\n    {}\n)",
-        q(&table.name),
-        lines.join(",\n    ")
+        "{}({})",
+        quote_qualified(&name.schema, &name.name),
+        name.args
     )
+}
+
+fn policy_roles(roles: &[String]) -> String {
+    roles
+        .iter()
+        .map(|r| {
+            if r == "public" {
+                "PUBLIC".to_owned()
+            } else {
+                quote_ident(r)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn policy_expressions(policy: &Policy, sql: &mut String) {
+    if let Some(using) = &policy.using {
+        write!(sql, " USING ({using})").expect("write to String");
+    }
+    if let Some(check) = &policy.with_check {
+        write!(sql, " WITH CHECK ({check})").expect("write to String");
+    }
+}
+
+fn attribute_definition(attribute: &CompositeAttribute) -> String {
+    let mut sql = format!("{} {}", quote_ident(&attribute.name), attribute.data_type);
+    if let Some(collation) = &attribute.collation {
+        write!(sql, " COLLATE {}", q(collation)).expect("write to String");
+    }
+    sql
 }

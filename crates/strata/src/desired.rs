@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use strata_model::Catalog;
 use strata_postgres::{
-    Binaries, ClusterOptions, ConnInfo, Connection, ServerInfo, SourceFile, TempCluster,
-    load_schema_with_progress,
+    Binaries, ClusterOptions, ConnInfo, Connection, MissingRoles, ServerInfo, SourceFile,
+    TempCluster, load_schema_with_progress,
 };
 
 use crate::config::Settings;
@@ -226,7 +226,12 @@ pub fn desired_state(
         scratch.place
     )));
     let mut conn = Connection::connect(&scratch.db)?;
-    let report = load_schema_with_progress(&mut conn, files, &mut |done, total| {
+    let roles = if scratch.cluster.is_some() {
+        MissingRoles::Create
+    } else {
+        MissingRoles::Fail
+    };
+    let report = load_schema_with_progress(&mut conn, files, roles, &mut |done, total| {
         observer.event(Event::Progress { done, total });
     })?;
     let (catalog, server) = conn.introspect()?;

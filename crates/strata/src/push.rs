@@ -335,6 +335,8 @@ pub fn apply_push(
     let started = Instant::now();
     let total = plan.statements.len();
     let mut committed = 0;
+    // Routines are created before what their bodies use, as pg_dump does.
+    conn.execute("SET check_function_bodies = off")?;
     let mut transactions = 0;
     let last_batch = plan.transactions.len().saturating_sub(1);
     for (b, batch) in plan.transactions.iter().enumerate() {

@@ -118,11 +118,21 @@ fn introspects_tables_columns_constraints_indexes() {
     columns.sort();
     assert_eq!(columns, ["total", "user_id"]);
 
+    let view = &catalog.views[&QualifiedName::new("public", "active")];
+    assert!(!view.materialized);
+    assert_eq!(view.columns[0].name.as_str(), "id");
+    assert!(
+        view.definition.contains("FROM public.users"),
+        "{}",
+        view.definition
+    );
     assert!(
         catalog
-            .unmanaged
+            .dependencies
             .iter()
-            .any(|o| o.kind == "view" && o.name == "public.active")
+            .any(|d| d.dependent == strata_model::ObjectRef::View(view.name.clone())),
+        "{:?}",
+        catalog.dependencies
     );
     // Extension members are not reported.
     assert!(!catalog.unmanaged.iter().any(|o| o.name.contains("citext")));
