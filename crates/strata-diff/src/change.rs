@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
+use strata_model::GrantTarget;
 use strata_model::{
     Catalog, Column, CompositeAttribute, CompositeType, Constraint, ConstraintKind, Domain,
     DomainConstraint, EnumType, Extension, Function, Ident, Identity, Index, ObjectRef,
@@ -383,6 +384,19 @@ pub enum Change {
         table: QualifiedName,
         parent: QualifiedName,
     },
+    /// `GRANT privileges ON target TO grantee`.
+    Grant {
+        target: GrantTarget,
+        grantee: String,
+        privileges: Vec<String>,
+        grantable: bool,
+    },
+    /// `REVOKE privileges ON target FROM grantee`.
+    Revoke {
+        target: GrantTarget,
+        grantee: String,
+        privileges: Vec<String>,
+    },
     Comment {
         target: CommentTarget,
         comment: Option<String>,
@@ -559,6 +573,7 @@ impl Change {
             Change::DropFunction { .. }
             | Change::DropDomain { .. }
             | Change::DropCompositeType { .. } => 19,
+            Change::Grant { .. } | Change::Revoke { .. } => 21,
             Change::Comment { .. } => 22,
         }
     }
@@ -883,6 +898,14 @@ impl Change {
             Change::DetachPartition { table, parent } => {
                 e.requires.push(Key::Table(table.clone()));
                 e.requires.push(Key::Table(parent.clone()));
+            }
+            Change::Grant { target, .. } | Change::Revoke { target, .. } => {
+                e.requires.push(match target {
+                    GrantTarget::Schema(name) => Key::Schema(name.clone()),
+                    GrantTarget::Table(name) => relation_key(to, name),
+                    GrantTarget::Sequence(name) => Key::Sequence(name.clone()),
+                    GrantTarget::Function(name, _) => Key::Function(name.clone()),
+                });
             }
             Change::Comment { target, .. } => e.requires.push(match target {
                 CommentTarget::Schema { name } => Key::Schema(name.clone()),

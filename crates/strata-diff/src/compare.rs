@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use strata_model::GrantTarget;
 use strata_model::{
     Catalog, Column, CompositeType, Constraint, Domain, EnumType, Function, Ident, Index, Policy,
     QualifiedName, RoutineName, Table, Trigger, View, ViewColumn,
@@ -45,6 +46,7 @@ impl<'a> Comparer<'a> {
         self.views();
         self.recreate_dependent_foreign_keys();
         self.recreate_dependents();
+        self.grants();
         self.changes
     }
 
@@ -1561,6 +1563,102 @@ impl Comparer<'_> {
             new.comment.clone(),
         );
         true
+    }
+}
+
+impl Comparer<'_> {
+    /// GRANT and REVOKE until every object has the target's privileges. An
+    /// object created by this plan starts from PostgreSQL's defaults
+    /// (`EXECUTE` for everyone on a routine, nothing else).
+    fn grants(&mut self) {
+        use std::collections::BTreeMap as Map;
+        // (target, grantee) -> privilege -> grantable
+        type Held = Map<(GrantTarget, String), Map<String, bool>>;
+        let fresh: BTreeSet<GrantTarget> = self
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::CreateSchema { schema } => Some(GrantTarget::Schema(schema.name.clone())),
+                Change::CreateTable { table } => Some(GrantTarget::Table(table.name.clone())),
+                Change::CreateView { view } => Some(GrantTarget::Table(view.name.clone())),
+                Change::CreateSequence { sequence } => {
+                    Some(GrantTarget::Sequence(sequence.name.clone()))
+                }
+                Change::CreateFunction { function } => {
+                    Some(GrantTarget::Function(function.name.clone(), function.kind))
+                }
+                _ => None,
+            })
+            .collect();
+        let dropped = |target: &GrantTarget| match target {
+            GrantTarget::Schema(name) => !self.to.schemas.contains_key(name),
+            GrantTarget::Table(name) => {
+                !self.to.tables.contains_key(name) && !self.to.views.contains_key(name)
+            }
+            GrantTarget::Sequence(name) => !self.to.sequences.contains_key(name),
+            GrantTarget::Function(name, _) => !self.to.functions.contains_key(name),
+        };
+        let mut before: Held = Map::new();
+        for grant in &self.from.grants {
+            if !fresh.contains(&grant.target) && !dropped(&grant.target) {
+                before
+                    .entry((grant.target.clone(), grant.grantee.clone()))
+                    .or_default()
+                    .insert(grant.privilege.clone(), grant.grantable);
+            }
+        }
+        for target in &fresh {
+            if matches!(target, GrantTarget::Function(..)) {
+                before
+                    .entry((target.clone(), "public".to_owned()))
+                    .or_default()
+                    .insert("EXECUTE".to_owned(), false);
+            }
+        }
+        let mut after: Held = Map::new();
+        for grant in &self.to.grants {
+            after
+                .entry((grant.target.clone(), grant.grantee.clone()))
+                .or_default()
+                .insert(grant.privilege.clone(), grant.grantable);
+        }
+        let keys: BTreeSet<_> = before.keys().chain(after.keys()).cloned().collect();
+        let empty = Map::new();
+        for (target, grantee) in keys {
+            let had = before
+                .get(&(target.clone(), grantee.clone()))
+                .unwrap_or(&empty);
+            let wants = after
+                .get(&(target.clone(), grantee.clone()))
+                .unwrap_or(&empty);
+            let revoke: Vec<String> = had
+                .iter()
+                .filter(|(p, g)| wants.get(*p).is_none_or(|w| w != *g))
+                .map(|(p, _)| p.clone())
+                .collect();
+            if !revoke.is_empty() {
+                self.changes.push(Change::Revoke {
+                    target: target.clone(),
+                    grantee: grantee.clone(),
+                    privileges: revoke,
+                });
+            }
+            for grantable in [false, true] {
+                let grant: Vec<String> = wants
+                    .iter()
+                    .filter(|(p, g)| **g == grantable && had.get(*p).is_none_or(|h| h != *g))
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                if !grant.is_empty() {
+                    self.changes.push(Change::Grant {
+                        target: target.clone(),
+                        grantee: grantee.clone(),
+                        privileges: grant,
+                        grantable,
+                    });
+                }
+            }
+        }
     }
 }
 

@@ -33,8 +33,9 @@ use serde::{Deserialize, Serialize};
 
 pub use ident::{Ident, QualifiedName};
 pub use objects::{
-    CompositeAttribute, CompositeType, Dependency, Domain, DomainConstraint, Function, ObjectRef,
-    PartitionOf, Policy, RoutineKind, RoutineName, Trigger, View, ViewColumn,
+    CompositeAttribute, CompositeType, Dependency, Domain, DomainConstraint, Function, Grant,
+    GrantTarget, ObjectRef, PartitionOf, Policy, RoutineKind, RoutineName, Trigger, View,
+    ViewColumn,
 };
 
 /// A whole database (or the part of it strata manages).
@@ -72,6 +73,9 @@ pub struct Catalog {
     /// ordering, never compared).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Dependency>,
+    /// Privileges granted on the objects above, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<Grant>,
     /// Objects present in the database that the model does not cover.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmanaged: Vec<UnmanagedObject>,
@@ -92,6 +96,11 @@ impl Catalog {
         self.views.retain(|name, _| keep(&name.schema));
         self.functions.retain(|name, _| keep(&name.schema));
         self.dependencies.retain(|d| keep(d.dependent.schema()));
+        self.grants.retain(|g| match &g.target {
+            GrantTarget::Schema(name) => keep(name),
+            GrantTarget::Table(name) | GrantTarget::Sequence(name) => keep(&name.schema),
+            GrantTarget::Function(name, _) => keep(&name.schema),
+        });
         self.unmanaged
             .retain(|object| object.schema.as_deref().is_none_or(&keep));
     }

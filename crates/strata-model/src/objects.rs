@@ -34,7 +34,7 @@ impl fmt::Display for RoutineName {
 }
 
 /// Function or procedure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RoutineKind {
     /// `CREATE FUNCTION`.
@@ -214,6 +214,35 @@ pub struct PartitionOf {
     pub parent: QualifiedName,
     /// `FOR VALUES …` or `DEFAULT`.
     pub bound: String,
+}
+
+/// What a privilege is granted on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum GrantTarget {
+    /// A schema.
+    Schema(Ident),
+    /// A table or view (`ON TABLE`).
+    Table(QualifiedName),
+    /// A sequence.
+    Sequence(QualifiedName),
+    /// A function or procedure.
+    Function(RoutineName, RoutineKind),
+}
+
+/// One privilege granted to one role (`public` for everyone) on one
+/// object. The owner's own privileges are implicit and not listed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// On what.
+    pub target: GrantTarget,
+    /// To whom.
+    pub grantee: String,
+    /// `SELECT`, `INSERT`, `USAGE`, `EXECUTE`, …
+    pub privilege: String,
+    /// `WITH GRANT OPTION`.
+    pub grantable: bool,
 }
 
 /// An object another object can depend on (or be), for ordering.

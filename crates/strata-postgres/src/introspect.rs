@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use strata_model::{
     Catalog, Column, CompositeAttribute, CompositeType, Constraint, ConstraintKind, Dependency,
-    Domain, DomainConstraint, EnumType, Extension, FkAction, Function, Ident, Identity,
-    IdentityKind, Index, ObjectRef, PartitionOf, Policy, QualifiedName, References, RoutineKind,
-    RoutineName, Schema, Sequence, SequenceOptions, Table, TableStats, Trigger, UnmanagedObject,
-    View, ViewColumn,
+    Domain, DomainConstraint, EnumType, Extension, FkAction, Function, Grant, GrantTarget, Ident,
+    Identity, IdentityKind, Index, ObjectRef, PartitionOf, Policy, QualifiedName, References,
+    RoutineKind, RoutineName, Schema, Sequence, SequenceOptions, Table, TableStats, Trigger,
+    UnmanagedObject, View, ViewColumn,
 };
 
 use crate::PgError;
@@ -254,8 +254,49 @@ fn queries() -> Vec<String> {
             WHERE t.typtype = 'c' AND {NOT_SYSTEM} AND {ext_type}"
         ),
         dependency_query(),
+        grants_query(),
         unmanaged_query(),
     ]
+}
+
+/// Privileges on schemas, relations, sequences and routines, with the
+/// default ACL spelled out where none was set, and without the owner's own.
+fn grants_query() -> String {
+    let grantee = "CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee)::text END";
+    format!(
+        "SELECT coalesce(json_agg(json_build_object('kind', g.kind, 'schema', g.schema, 'name', g.name, 'args', g.args,
+                'grantee', g.grantee, 'privilege', g.privilege, 'grantable', g.grantable)), '[]') FROM (
+            SELECT CASE WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END AS kind, n.nspname AS schema,
+                   c.relname AS name, NULL AS args, {grantee} AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+                 aclexplode(coalesce(c.relacl, acldefault((CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::\"char\", c.relowner))) a
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND a.grantee <> c.relowner AND {NOT_SYSTEM} AND {ext_class}
+            UNION ALL
+            SELECT CASE WHEN p.prokind = 'p' THEN 'procedure' ELSE 'function' END, n.nspname, p.proname,
+                   pg_get_function_identity_arguments(p.oid), {grantee}, a.privilege_type, a.is_grantable
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,
+                 aclexplode(coalesce(p.proacl, acldefault('f'::\"char\", p.proowner))) a
+            WHERE p.prokind IN ('f', 'p') AND a.grantee <> p.proowner AND {NOT_SYSTEM} AND {ext_proc}
+            UNION ALL
+            SELECT 'schema', n.nspname, NULL, NULL, {grantee}, a.privilege_type, a.is_grantable
+            FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n'::\"char\", n.nspowner))) a
+            WHERE a.grantee <> n.nspowner AND {NOT_SYSTEM} AND {ext_ns}
+        ) g",
+        ext_class = not_extension_member("pg_class", "c.oid"),
+        ext_proc = not_extension_member("pg_proc", "p.oid"),
+        ext_ns = not_extension_member("pg_namespace", "n.oid"),
+    )
+}
+
+#[derive(Deserialize)]
+struct GrantRow {
+    kind: String,
+    schema: String,
+    name: Option<String>,
+    args: Option<String>,
+    grantee: String,
+    privilege: String,
+    grantable: bool,
 }
 
 /// How an object is named in the dependency query: a JSON array of its
@@ -702,11 +743,12 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
         domains,
         composites,
         dependencies,
+        grants,
         unmanaged,
     ] = results
     else {
         return Err(PgError::Catalog(format!(
-            "expected 16 results, got {}",
+            "expected 17 results, got {}",
             results.len()
         )));
     };
@@ -1057,6 +1099,35 @@ pub(crate) fn build(results: &[String]) -> Result<(Catalog, ServerInfo), PgError
     for (name, source) in &bodies {
         dependencies.extend(body_dependencies(&catalog, name, source));
     }
+    let mut grant_list = Vec::new();
+    for row in parse::<Vec<GrantRow>>("grants", grants)? {
+        let name = || QualifiedName::new(row.schema.clone(), row.name.clone().unwrap_or_default());
+        let target = match row.kind.as_str() {
+            "schema" => GrantTarget::Schema(Ident::new(row.schema.clone())),
+            "sequence" => GrantTarget::Sequence(name()),
+            "table" => GrantTarget::Table(name()),
+            kind => GrantTarget::Function(
+                RoutineName {
+                    schema: Ident::new(row.schema.clone()),
+                    name: Ident::new(row.name.clone().unwrap_or_default()),
+                    args: row.args.clone().unwrap_or_default(),
+                },
+                if kind == "procedure" {
+                    RoutineKind::Procedure
+                } else {
+                    RoutineKind::Function
+                },
+            ),
+        };
+        grant_list.push(Grant {
+            target,
+            grantee: row.grantee,
+            privilege: row.privilege,
+            grantable: row.grantable,
+        });
+    }
+    grant_list.sort();
+    catalog.grants = grant_list;
     dependencies.sort();
     // A dependency the database records wins over the same one found by name.
     dependencies.dedup_by(|later, earlier| {

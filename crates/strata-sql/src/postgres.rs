@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use strata_diff::{AttributeAction, Change, CommentTarget, DomainAction, Plan};
+use strata_model::GrantTarget;
 use strata_model::{
     Column, CompositeAttribute, Constraint, ConstraintKind, Identity, IdentityKind, Policy,
     QualifiedName, RoutineKind, RoutineName, Sequence, SequenceOptions, Table, View,
@@ -616,6 +617,30 @@ fn render_change(change: &Change, ctx: &RenderContext<'_>, is_new: bool, out: &m
         Change::DetachPartition { table, parent } => {
             out.push(s(format!("ALTER TABLE {} DETACH PARTITION {}", q(parent), q(table))));
         }
+        Change::Grant {
+            target,
+            grantee,
+            privileges,
+            grantable,
+        } => {
+            let option = if *grantable { " WITH GRANT OPTION" } else { "" };
+            out.push(s(format!(
+                "GRANT {} ON {} TO {}{option}",
+                privileges.join(", "),
+                grant_target(target),
+                role(grantee)
+            )));
+        }
+        Change::Revoke {
+            target,
+            grantee,
+            privileges,
+        } => out.push(s(format!(
+            "REVOKE {} ON {} FROM {}",
+            privileges.join(", "),
+            grant_target(target),
+            role(grantee)
+        ))),
         Change::Comment { target, comment } => {
             let what = match target {
                 CommentTarget::Schema { name } => format!("SCHEMA {}", quote_ident(name)),
@@ -937,18 +962,28 @@ fn routine(name: &RoutineName) -> String {
     )
 }
 
+fn role(name: &str) -> String {
+    if name == "public" {
+        "PUBLIC".to_owned()
+    } else {
+        quote_ident(name)
+    }
+}
+
 fn policy_roles(roles: &[String]) -> String {
-    roles
-        .iter()
-        .map(|r| {
-            if r == "public" {
-                "PUBLIC".to_owned()
-            } else {
-                quote_ident(r)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    roles.iter().map(|r| role(r)).collect::<Vec<_>>().join(", ")
+}
+
+fn grant_target(target: &GrantTarget) -> String {
+    match target {
+        GrantTarget::Schema(name) => format!("SCHEMA {}", quote_ident(name)),
+        GrantTarget::Table(name) => format!("TABLE {}", q(name)),
+        GrantTarget::Sequence(name) => format!("SEQUENCE {}", q(name)),
+        GrantTarget::Function(name, RoutineKind::Function) => format!("FUNCTION {}", routine(name)),
+        GrantTarget::Function(name, RoutineKind::Procedure) => {
+            format!("PROCEDURE {}", routine(name))
+        }
+    }
 }
 
 fn policy_expressions(policy: &Policy, sql: &mut String) {

@@ -30,6 +30,8 @@ pub struct Config {
     /// Marks the configured database as production: development-only
     /// commands refuse to run.
     pub production: Option<bool>,
+    /// Manage the privileges (GRANT/REVOKE) on the objects strata manages.
+    pub grants: Option<bool>,
     /// The migrations tracking table.
     pub migrations: Option<MigrationsConfig>,
 }
@@ -82,7 +84,7 @@ pub enum ConfigError {
     #[diagnostic(
         code(strata::config::invalid),
         help(
-            "known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, [migrations] table and schema"
+            "known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, grants, [migrations] table and schema"
         )
     )]
     Invalid {
@@ -204,6 +206,18 @@ pub struct Settings {
     pub tracking: TrackingTable,
     /// Whether the target is a production database.
     pub production: bool,
+    /// Whether privileges are managed.
+    pub grants: Grants,
+}
+
+/// Whether strata manages privileges (`grants = true` in strata.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grants {
+    /// GRANT and REVOKE until they match the schema files.
+    Managed,
+    /// Leave privileges alone (the default).
+    #[default]
+    Ignored,
 }
 
 /// What the command line and the environment say, before resolution.
@@ -420,6 +434,11 @@ pub fn resolve(
                 .unwrap_or_else(|| "__drizzle_migrations".to_owned()),
         },
         production,
+        grants: if config.grants.unwrap_or(false) {
+            Grants::Managed
+        } else {
+            Grants::Ignored
+        },
     })
 }
 

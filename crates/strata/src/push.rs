@@ -10,7 +10,7 @@ use strata_model::{Catalog, QualifiedName, UnmanagedObject};
 use strata_postgres::{Connection, PgError, ServerInfo, SourceFile};
 use strata_sql::{Dialect, RenderContext, Statement, Transaction, render};
 
-use crate::config::{Settings, TrackingTable};
+use crate::config::{Grants, Settings, TrackingTable};
 use crate::desired::{CachePolicy, DesiredSource, desired_state};
 use crate::{Error, Event, Observer};
 
@@ -122,6 +122,7 @@ pub fn plan_push(
     let scope = Scope {
         schemas: managed_schemas(settings, &desired.catalog),
         tracking: settings.tracking.clone(),
+        grants: settings.grants,
     };
     let mut renames = options.renames.clone();
     renames.extend(crate::desired::rename_annotations(files));
@@ -144,12 +145,17 @@ pub struct Scope {
     pub schemas: BTreeSet<String>,
     /// The migrations tracking table, never touched by push.
     pub tracking: TrackingTable,
+    /// Whether privileges are compared.
+    pub grants: Grants,
 }
 
 impl Scope {
     /// Narrows a catalog to this scope.
     pub fn restrict(&self, catalog: &mut Catalog) {
         restrict(catalog, &self.schemas, &self.tracking);
+        if self.grants == Grants::Ignored {
+            catalog.grants.clear();
+        }
     }
 }
 

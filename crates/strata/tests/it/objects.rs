@@ -433,3 +433,71 @@ fn schema_files_may_define_everything_in_any_order() {
         &[],
     ));
 }
+
+const ROLES: &str = "DO $$ BEGIN CREATE ROLE strata_reader NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+DO $$ BEGIN CREATE ROLE strata_writer NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;";
+
+#[test]
+fn grants_are_managed_when_asked_for() {
+    let objects = format!(
+        "{ROLES}
+        CREATE SCHEMA app;
+        CREATE TABLE app.t (id int);
+        CREATE VIEW app.v AS SELECT id FROM app.t;
+        CREATE SEQUENCE app.s;
+        CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1';"
+    );
+    let granted = format!(
+        "{objects}
+        GRANT USAGE ON SCHEMA app TO strata_reader;
+        GRANT SELECT ON app.t TO strata_reader;
+        GRANT SELECT, INSERT ON app.v TO strata_writer WITH GRANT OPTION;
+        GRANT USAGE ON SEQUENCE app.s TO strata_writer;
+        REVOKE EXECUTE ON FUNCTION app.f() FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION app.f() TO strata_reader;"
+    );
+    let statements = sql(&pair(&objects, "", &granted, &[]));
+    assert_eq!(
+        statements,
+        [
+            "GRANT USAGE ON SCHEMA app TO strata_reader",
+            "GRANT SELECT ON TABLE app.t TO strata_reader",
+            "GRANT INSERT, SELECT ON TABLE app.v TO strata_writer WITH GRANT OPTION",
+            "GRANT USAGE ON SEQUENCE app.s TO strata_writer",
+            "REVOKE EXECUTE ON FUNCTION app.f() FROM PUBLIC",
+            "GRANT EXECUTE ON FUNCTION app.f() TO strata_reader",
+        ]
+    );
+    // Created with the objects, and taken back.
+    sql(&pair(ROLES, "", &granted, &[]));
+    sql(&pair(&granted, "", &objects, &[]));
+}
+
+#[test]
+fn grants_are_left_alone_by_default() {
+    use strata::push::{Scope, plan_between};
+    let a = crate::support::loaded(&format!("{ROLES}\nCREATE TABLE t (id int);")).unwrap();
+    let b = crate::support::loaded(&format!(
+        "{ROLES}\nCREATE TABLE t (id int);\nGRANT SELECT ON t TO strata_reader;"
+    ))
+    .unwrap();
+    let (current, server) = a.connect().introspect().unwrap();
+    let (desired, _) = b.connect().introspect().unwrap();
+    assert!(!desired.grants.is_empty());
+    let scope = Scope {
+        grants: strata::config::Grants::Ignored,
+        ..crate::support::scope_of(&current, &desired)
+    };
+    let plan = plan_between(
+        &mut a.connect(),
+        current,
+        server,
+        desired,
+        strata::desired::DesiredSource::Cache,
+        scope,
+        &[],
+        &mut strata_diff::NoRenames,
+    )
+    .unwrap();
+    assert!(plan.is_empty(), "{:?}", plan.statements);
+}

@@ -46,6 +46,7 @@ pub(crate) fn scope_of(a: &Catalog, b: &Catalog) -> Scope {
     Scope {
         schemas,
         tracking: tracking(),
+        grants: strata::config::Grants::Managed,
     }
 }
 
