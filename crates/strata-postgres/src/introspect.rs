@@ -333,10 +333,12 @@ fn describe_object(class: &str, oid: &str, sub: &str) -> String {
                   WHEN et.typrelid <> 0 AND rc.relkind IN ('v', 'm') THEN json_build_array('view', en.nspname, rc.relname)
                   WHEN et.typrelid <> 0 AND rc.relkind IN ('r', 'p') THEN json_build_array('table', en.nspname, rc.relname)
                   ELSE json_build_array('type', en.nspname, et.typname) END
-              FROM pg_type t
-              JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
+              FROM pg_type et
               JOIN pg_namespace en ON en.oid = et.typnamespace
-              LEFT JOIN pg_class rc ON rc.oid = et.typrelid WHERE t.oid = {oid})
+              LEFT JOIN pg_class rc ON rc.oid = et.typrelid
+              -- an array type stands for its element type
+              WHERE et.oid = (SELECT CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
+                              FROM pg_type t WHERE t.oid = {oid}))
         END"
     )
 }
@@ -436,8 +438,10 @@ pub fn script(in_transaction: bool) -> String {
     // With an empty search_path the server qualifies every name it prints,
     // so text from two databases compares exactly.
     sql.push_str("SELECT pg_catalog.set_config('search_path', '', true);\n");
-    // Room to aggregate a big catalog in memory.
+    // Room to aggregate a big catalog in memory; and no JIT: compiling
+    // these wide catalog queries costs seconds and saves nothing.
     sql.push_str("SELECT pg_catalog.set_config('work_mem', '64MB', true);\n");
+    sql.push_str("SELECT pg_catalog.set_config('jit', 'off', true);\n");
     for query in queries() {
         sql.push_str(&query);
         sql.push_str(";\n");

@@ -141,13 +141,15 @@ pub fn load_schema_with_progress(
         }
     }
     let mut report = LoadReport::default();
-    if in_one_transaction(conn, &pending, progress)? {
-        report.statements = pending.len();
+    let committed = fast_path(conn, &pending, progress)?;
+    report.statements = committed;
+    if committed == pending.len() {
         report.elapsed = started.elapsed();
         return Ok(report);
     }
+    let mut pending = pending.split_off(committed);
     let mut round = 0;
-    let mut total = pending.len();
+    let mut total = committed + pending.len();
     loop {
         let mut deferred = Vec::new();
         let before = pending.len();
@@ -203,34 +205,38 @@ pub fn load_schema_with_progress(
     Ok(report)
 }
 
-/// The fast path for files written in dependency order: every statement in
-/// one transaction, many per round trip. Returns false (having rolled back)
-/// when any statement fails, so that the caller takes the slow path, which
+/// The fast path for files written in dependency order: many statements per
+/// round trip, in transactions of a few hundred (one transaction holding
+/// thousands of relation locks makes every later statement slower).
+/// Returns how many statements were committed: on a failure the rest
+/// (from the failed transaction on) is left to the slow path, which
 /// reorders and reports errors with their lines.
-fn in_one_transaction(
+fn fast_path(
     conn: &mut Connection,
     pending: &[Pending],
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<bool, LoadError> {
+) -> Result<usize, LoadError> {
     const PER_ROUND_TRIP: usize = 100;
-    conn.execute("BEGIN")?;
-    let mut done = 0;
-    for chunk in pending.chunks(PER_ROUND_TRIP) {
-        let script: Vec<&str> = chunk.iter().map(|p| p.text.as_str()).collect();
-        match conn.execute(&script.join(";\n")) {
-            Ok(()) => {
-                done += chunk.len();
-                progress(done, pending.len());
+    const PER_TRANSACTION: usize = 300;
+    let mut committed = 0;
+    for group in pending.chunks(PER_TRANSACTION) {
+        conn.execute("BEGIN")?;
+        for chunk in group.chunks(PER_ROUND_TRIP) {
+            let script: Vec<&str> = chunk.iter().map(|p| p.text.as_str()).collect();
+            match conn.execute(&script.join(";\n")) {
+                Ok(()) => {}
+                Err(PgError::Database { .. }) => {
+                    conn.execute("ROLLBACK")?;
+                    return Ok(committed);
+                }
+                Err(other) => return Err(other.into()),
             }
-            Err(PgError::Database { .. }) => {
-                conn.execute("ROLLBACK")?;
-                return Ok(false);
-            }
-            Err(other) => return Err(other.into()),
         }
+        conn.execute("COMMIT")?;
+        committed += group.len();
+        progress(committed, pending.len());
     }
-    conn.execute("COMMIT")?;
-    Ok(true)
+    Ok(committed)
 }
 
 /// Tables whose foreign keys reference each other cannot be created as
