@@ -19,6 +19,7 @@
 
 mod cluster;
 mod conn;
+mod copy;
 mod error;
 pub mod introspect;
 mod load;
@@ -29,6 +30,7 @@ pub use cluster::{
     Binaries, ClusterError, ClusterOptions, RunAs, TempCluster, cache_dir, init_data_dir,
 };
 pub use conn::{ConnInfo, SslMode, UrlError, redact_url};
+pub use copy::CopyIn;
 pub use error::{DatabaseError, PgError, hint_for_code};
 pub use introspect::ServerInfo;
 pub use load::{
