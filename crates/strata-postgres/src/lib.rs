@@ -23,6 +23,7 @@ mod copy;
 mod error;
 pub mod introspect;
 mod load;
+mod params;
 
 use strata_model::Catalog;
 

@@ -34,6 +34,10 @@ pub struct Config {
     pub grants: Option<bool>,
     /// The migrations tracking table.
     pub migrations: Option<MigrationsConfig>,
+    /// `[seed]`: counts, generators and fixed data for `strata seed`.
+    pub seed: Option<strata_seed::SeedConfig>,
+    /// `[bootstrap]`: first-deploy files and the admin user.
+    pub bootstrap: Option<crate::bootstrap::BootstrapConfig>,
 }
 
 /// `[migrations]`.
@@ -84,7 +88,7 @@ pub enum ConfigError {
     #[diagnostic(
         code(strata::config::invalid),
         help(
-            "known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, grants, [migrations] table and schema"
+            "known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, grants, [migrations] table and schema, [seed], [bootstrap]"
         )
     )]
     Invalid {
@@ -208,6 +212,10 @@ pub struct Settings {
     pub production: bool,
     /// Whether privileges are managed.
     pub grants: Grants,
+    /// `[seed]` of strata.toml.
+    pub seed: strata_seed::SeedConfig,
+    /// `[bootstrap]` of strata.toml.
+    pub bootstrap: crate::bootstrap::BootstrapConfig,
 }
 
 /// Whether strata manages privileges (`grants = true` in strata.toml).
@@ -434,6 +442,8 @@ pub fn resolve(
                 .unwrap_or_else(|| "__drizzle_migrations".to_owned()),
         },
         production,
+        seed: config.seed.unwrap_or_default(),
+        bootstrap: config.bootstrap.unwrap_or_default(),
         grants: if config.grants.unwrap_or(false) {
             Grants::Managed
         } else {
@@ -548,6 +558,33 @@ mod tests {
         .unwrap();
         assert_eq!(s.schema_paths, [PathBuf::from("/elsewhere/app/schema")]);
         assert_eq!(s.migrations_dir, PathBuf::from("/elsewhere/app/migrations"));
+    }
+
+    #[test]
+    fn seed_and_bootstrap_sections() {
+        let config: Config = toml::from_str(
+            "[seed]\nseed = 7\ncount = 5\nfiles = [\"seed/roles.sql\"]\n[seed.tables.users]\ncount = 3\ncolumns.bio = \"paragraph\"\ncolumns.age = { min = 18, max = 65 }\n[bootstrap]\nfiles = \"bootstrap\"\n[bootstrap.admin]\ntable = \"accounts\"\n",
+        )
+        .unwrap();
+        let seed = config.seed.unwrap();
+        assert_eq!((seed.seed, seed.count), (Some(7), Some(5)));
+        let users = &seed.tables["users"];
+        assert_eq!(users.count, Some(3));
+        assert_eq!(users.columns["bio"].generator.as_deref(), Some("paragraph"));
+        assert_eq!(
+            users.columns["age"].max,
+            Some(strata_seed::Literal::Int(65))
+        );
+        let admin = config.bootstrap.unwrap().admin.unwrap();
+        assert_eq!(admin.table.as_deref(), Some("accounts"));
+        for bad in [
+            "[seed]\nsede = 1\n",
+            "[seed.tables.users]\ncolumns.bio = { generater = \"x\" }\n",
+            "[bootstrap.admin]\ntabel = \"x\"\n",
+        ] {
+            let error = toml::from_str::<Config>(bad).unwrap_err().to_string();
+            assert!(error.contains("unknown field"), "{bad}: {error}");
+        }
     }
 
     #[test]

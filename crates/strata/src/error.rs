@@ -29,6 +29,30 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Cluster(#[from] ClusterError),
+    /// Seeding.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Seed(#[from] strata_seed::SeedError),
+    /// Bootstrap files and the admin user.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Bootstrap(#[from] crate::bootstrap::BootstrapError),
+    /// Backups.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Backup(#[from] crate::backup::BackupError),
+    /// A development-only command on a production database.
+    #[error("`strata {command}` is for development databases; this one is marked production")]
+    #[diagnostic(
+        code(strata::refused::production),
+        help(
+            "production comes from STRATA_ENV=production or `production = true` in strata.toml; development-only commands refuse it even with --force"
+        )
+    )]
+    Production {
+        /// The command.
+        command: String,
+    },
     /// No schema files are configured.
     #[error("no schema files are configured")]
     #[diagnostic(
@@ -128,6 +152,14 @@ pub enum Error {
 impl Error {
     /// Whether the error is a refusal (exit code 3) rather than a failure.
     pub fn is_refusal(&self) -> bool {
+        if matches!(
+            self,
+            Error::Production { .. }
+                | Error::Bootstrap(crate::bootstrap::BootstrapError::AdminExists { .. })
+                | Error::Backup(crate::backup::BackupError::NotConfirmed { .. })
+        ) {
+            return true;
+        }
         matches!(self, Error::DataLossRefused { .. })
     }
 }

@@ -24,11 +24,14 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod backup;
+pub mod bootstrap;
 pub mod config;
 pub mod desired;
 mod error;
 pub mod local;
 pub mod push;
+pub mod seed;
 
 pub use config::Settings;
 pub use error::Error;
@@ -48,6 +51,15 @@ pub enum Event {
     },
     /// Something that does not stop the operation but should be known.
     Warning(String),
+    /// Rows loaded into one table out of a total (seeding).
+    Rows {
+        /// The table.
+        label: String,
+        /// Rows so far.
+        done: u64,
+        /// Rows in all.
+        total: u64,
+    },
 }
 
 /// Receives [`Event`]s; `()` ignores them.
