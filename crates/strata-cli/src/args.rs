@@ -57,6 +57,14 @@ pub(crate) enum ColorChoice {
 pub(crate) enum Command {
     /// Make the database match the schema files now, without migration files
     Push(PushArgs),
+    /// Fill the database with deterministic, realistic test data (development only)
+    Seed(crate::seed::SeedArgs),
+    /// First-deploy data: bootstrap SQL files, each applied once; `bootstrap admin` creates the admin
+    Bootstrap(crate::bootstrap::BootstrapArgs),
+    /// Take a backup of the database (pg_dump, custom format)
+    Backup(crate::backup::BackupArgs),
+    /// Restore a backup taken with `strata backup` (pg_restore)
+    Restore(crate::backup::RestoreArgs),
     /// The project's own development PostgreSQL, under .strata/ (no Docker)
     Db {
         #[command(subcommand)]

@@ -1,10 +1,13 @@
 //! The `strata` command.
 
 mod args;
+mod backup;
+mod bootstrap;
 mod db;
 mod output;
 mod prompt;
 mod push;
+mod seed;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -46,6 +49,22 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, strata::Error> {
         Command::Push(args) => {
             ensure_local_running(&settings, out)?;
             push::run(&settings, &cli.global, args, out)
+        }
+        Command::Seed(args) => {
+            ensure_local_running(&settings, out)?;
+            seed::run(&settings, args, out)
+        }
+        Command::Bootstrap(args) => {
+            ensure_local_running(&settings, out)?;
+            bootstrap::run(&settings, args, out)
+        }
+        Command::Backup(args) => {
+            ensure_local_running(&settings, out)?;
+            backup::backup_command(&settings, args, out)
+        }
+        Command::Restore(args) => {
+            ensure_local_running(&settings, out)?;
+            backup::restore_command(&settings, &cli.global, args, out)
         }
         Command::Db { action } => db::run(&settings, *action, &cli.global, out),
     }

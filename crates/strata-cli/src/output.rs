@@ -147,6 +147,27 @@ impl Output {
         self.progress_shown = true;
     }
 
+    /// A bar per table while rows load (seeding); gone once the table is done.
+    fn rows(&mut self, label: &str, done: u64, total: u64) {
+        if !self.stderr_terminal || self.json || total < 1000 {
+            return;
+        }
+        if done >= total {
+            self.clear_progress();
+            return;
+        }
+        let width = 30;
+        let filled = usize::try_from(done.saturating_mul(30) / total.max(1)).unwrap_or(width);
+        let bar = format!(
+            "{}{}",
+            "=".repeat(filled),
+            " ".repeat(width - filled.min(width))
+        );
+        eprint!("\r\x1b[2K[{bar}] {label} {done}/{total} rows");
+        let _ = io::stderr().flush();
+        self.progress_shown = true;
+    }
+
     fn clear_progress(&mut self) {
         if self.progress_shown {
             eprint!("\r\x1b[2K");
@@ -208,6 +229,7 @@ impl strata::Observer for Output {
             }
             Event::Progress { done, total } => self.progress(done, total),
             Event::Warning(text) => self.warning(&text),
+            Event::Rows { label, done, total } => self.rows(&label, done, total),
             _ => {}
         }
     }

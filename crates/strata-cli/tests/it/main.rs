@@ -2,4 +2,5 @@
 //! databases, checked by exit code, output and the database afterwards.
 
 mod push;
+mod seed;
 mod support;
