@@ -24,6 +24,7 @@ mod error;
 pub mod introspect;
 mod load;
 mod params;
+mod rows;
 
 use strata_model::Catalog;
 
@@ -37,6 +38,7 @@ pub use introspect::ServerInfo;
 pub use load::{
     LoadError, LoadReport, MissingRoles, SourceFile, load_schema, load_schema_with_progress,
 };
+pub use rows::{ResultColumn, TextRows};
 
 /// A connection to a PostgreSQL database.
 pub struct Connection {
