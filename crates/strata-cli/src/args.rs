@@ -65,6 +65,8 @@ pub(crate) enum Command {
     Backup(crate::backup::BackupArgs),
     /// Restore a backup taken with `strata backup` (pg_restore)
     Restore(crate::backup::RestoreArgs),
+    /// A web GUI for the database: tables, relations, data, an SQL console
+    Studio(StudioArgs),
     /// The project's own development PostgreSQL, under .strata/ (no Docker)
     Db {
         #[command(subcommand)]
@@ -98,4 +100,17 @@ pub(crate) struct PushArgs {
     /// Load the schema files again even if they did not change
     #[arg(long)]
     pub(crate) refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StudioArgs {
+    /// The address to listen on; anything but loopback exposes the database to the network
+    #[arg(long, value_name = "H", default_value = "127.0.0.1")]
+    pub(crate) host: std::net::IpAddr,
+    /// The port (0: any free one)
+    #[arg(long, value_name = "P", default_value_t = strata_studio::DEFAULT_PORT)]
+    pub(crate) port: u16,
+    /// Refuse every change: edits, inserts, deletes and the console's write mode
+    #[arg(long)]
+    pub(crate) read_only: bool,
 }

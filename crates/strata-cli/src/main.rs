@@ -8,6 +8,7 @@ mod output;
 mod prompt;
 mod push;
 mod seed;
+mod studio;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -65,6 +66,10 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, strata::Error> {
         Command::Restore(args) => {
             ensure_local_running(&settings, out)?;
             backup::restore_command(&settings, &cli.global, args, out)
+        }
+        Command::Studio(args) => {
+            ensure_local_running(&settings, out)?;
+            Ok(studio::run(&settings, args, out))
         }
         Command::Db { action } => db::run(&settings, *action, &cli.global, out),
     }
