@@ -637,7 +637,7 @@ function renderDiagram(main) {
     g.append(title);
     n.visible.forEach((c, i) => {
       const y = ROW + 4 + (i + 1) * ROW - 5;
-      const mark = pk.includes(c.name) ? '🔑 ' : fkCols.has(c.name) ? '→ ' : '   ';
+      const mark = pk.includes(c.name) ? 'PK ' : fkCols.has(c.name) ? 'FK ' : '   ';
       g.append(s('text', { x: 8, y }, mark + c.name), s('text', { class: 'type', x: n.w - 8, y, 'text-anchor': 'end' }, c.data_type.length > 18 ? c.data_type.slice(0, 17) + '…' : c.data_type));
     });
     if (n.hidden) g.append(s('text', { class: 'type', x: 8, y: n.h - 6 }, '… ' + n.hidden + ' more'));

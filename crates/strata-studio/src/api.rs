@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use strata_model::Catalog;
+use strata_postgres::Connection;
+use strata_syntax::quote_qualified;
 
 use crate::console::{self, ConsoleMode};
 use crate::grid::{self, Key, PageRequest, Relation};
@@ -159,11 +161,10 @@ fn migrations(state: &State) -> Result<Value, StudioError> {
 fn rows(state: &State, request: &PageRequest) -> Result<Value, StudioError> {
     let catalog = state.catalog(false)?;
     let rel = Relation::find(&catalog, &request.schema, &request.name)?;
-    let (query, cursor_positions) = grid::page(&rel, request)?;
     let mut conn = state.pool.get()?;
-    let result = conn.query_params(&query.sql, &query.param_refs());
+    let result = read_page(&mut conn, &rel, request);
     state.pool.put(conn);
-    let mut rows = result?.rows;
+    let (mut rows, cursor_positions) = result?;
     let limit = request.limit();
     let more = rows.len() > limit;
     rows.truncate(limit);
@@ -190,6 +191,57 @@ fn rows(state: &State, request: &PageRequest) -> Result<Value, StudioError> {
         "next": next,
         "more": more,
     }))
+}
+
+/// Rows, values as text.
+type Rows = Vec<Vec<Option<String>>>;
+
+/// Up to `limit + 1` rows of the page, and where its cursor values are.
+fn read_page(
+    conn: &mut Connection,
+    rel: &Relation,
+    request: &PageRequest,
+) -> Result<(Rows, Vec<usize>), StudioError> {
+    if !grid::pages_by_blocks(rel, request) {
+        let (query, positions) = grid::page(rel, request, None)?;
+        let rows = conn.query_params(&query.sql, &query.param_refs())?.rows;
+        return Ok((rows, positions));
+    }
+    // A range of blocks at a time, widening, until the page is full or the
+    // last (open-ended) range was read.
+    let size = conn.query_params(
+        "SELECT (pg_relation_size($1::text::regclass) / current_setting('block_size')::bigint)::text",
+        &[Some(&quote_qualified(&rel.name.schema, &rel.name.name))],
+    )?;
+    let blocks: u64 = size
+        .rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let mut start = request
+        .after
+        .as_ref()
+        .and_then(|after| after.first().cloned().flatten())
+        .and_then(|ctid| grid::ctid_block(&ctid))
+        .unwrap_or(0);
+    let mut width: u64 = 8;
+    let mut rows = Vec::new();
+    loop {
+        let end = start.saturating_add(width);
+        let open = end >= blocks;
+        let range = grid::Blocks {
+            start,
+            end: (!open).then_some(end),
+        };
+        let (query, positions) = grid::page(rel, request, Some(range))?;
+        rows.extend(conn.query_params(&query.sql, &query.param_refs())?.rows);
+        if rows.len() > request.limit() || open {
+            return Ok((rows, positions));
+        }
+        start = end;
+        width = width.saturating_mul(4);
+    }
 }
 
 #[derive(Debug, Deserialize)]

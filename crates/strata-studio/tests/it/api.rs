@@ -87,36 +87,48 @@ fn keyset_pages_cover_every_row_once_in_order() {
         "CREATE TABLE items (a int, b text, score int, PRIMARY KEY (a, b));
          INSERT INTO items SELECT i % 7, 'k' || i, CASE WHEN i % 5 = 0 THEN NULL ELSE i % 4 END
              FROM generate_series(1, 60) i;
-         CREATE TABLE heap (score int, note text);
+         CREATE TABLE heap (score int, note text, pad text DEFAULT repeat('x', 400));
          INSERT INTO heap SELECT CASE WHEN i % 6 = 0 THEN NULL ELSE i % 3 END, 'n' || i
-             FROM generate_series(1, 45) i;",
+             FROM generate_series(1, 2000) i;",
     );
     let running = studio(&db, false);
-    for (table, sort, expected_sql) in [
+    let sparse = json!([{"column": "note", "op": "starts-with", "value": "n19"}]);
+    for (table, sort, filters, expected_sql) in [
         (
             "items",
+            None,
             None,
             "SELECT a::text || '/' || b FROM items ORDER BY a, b",
         ),
         (
             "items",
             Some(json!({"column": "score"})),
+            None,
             "SELECT a::text || '/' || b FROM items ORDER BY score, a, b",
         ),
         (
             "items",
             Some(json!({"column": "score", "desc": true})),
+            None,
             "SELECT a::text || '/' || b FROM items ORDER BY score DESC, a DESC, b DESC",
         ),
         (
             "items",
             Some(json!({"column": "b", "desc": true})),
+            None,
             "SELECT a::text || '/' || b FROM items ORDER BY b DESC, a DESC",
         ),
-        ("heap", None, "SELECT note FROM heap ORDER BY ctid"),
+        ("heap", None, None, "SELECT note FROM heap ORDER BY ctid"),
+        (
+            "heap",
+            None,
+            Some(sparse.clone()),
+            "SELECT note FROM heap WHERE note LIKE 'n19%' ORDER BY ctid",
+        ),
         (
             "heap",
             Some(json!({"column": "score", "desc": true})),
+            None,
             "SELECT note FROM heap ORDER BY score DESC, ctid DESC",
         ),
     ] {
@@ -127,6 +139,9 @@ fn keyset_pages_cover_every_row_once_in_order() {
             let mut request = json!({"schema": "public", "name": table, "limit": 7});
             if let Some(sort) = &sort {
                 request["sort"] = sort.clone();
+            }
+            if let Some(filters) = &filters {
+                request["filters"] = filters.clone();
             }
             if !after.is_null() {
                 request["after"] = after.clone();
