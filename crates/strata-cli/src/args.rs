@@ -57,6 +57,28 @@ pub(crate) enum ColorChoice {
 pub(crate) enum Command {
     /// Make the database match the schema files now, without migration files
     Push(PushArgs),
+    /// Write the next migration (and its rollback) from the schema files
+    Generate(GenerateArgs),
+    /// Apply pending migrations, one transaction each, one process at a time
+    Migrate(MigrateArgs),
+    /// Applied, pending, edited and missing migrations, and drift
+    Status(StatusArgs),
+    /// Undo the last applied migrations with their rollback scripts
+    Rollback(RollbackArgs),
+    /// Record a migration as applied without running it
+    MarkApplied {
+        /// The migration's tag (`0003_add_roles`)
+        tag: String,
+    },
+    /// Remove the last migration, if no database has applied it
+    Drop {
+        /// The migration's tag (must be the last one)
+        tag: Option<String>,
+    },
+    /// Write a live database out as schema files, to adopt strata
+    Pull(PullArgs),
+    /// A web GUI for the database: tables, relations, data, an SQL console
+    Studio(StudioArgs),
     /// Fill the database with deterministic, realistic test data (development only)
     Seed(crate::seed::SeedArgs),
     /// First-deploy data: bootstrap SQL files, each applied once; `bootstrap admin` creates the admin
@@ -65,8 +87,6 @@ pub(crate) enum Command {
     Backup(crate::backup::BackupArgs),
     /// Restore a backup taken with `strata backup` (pg_restore)
     Restore(crate::backup::RestoreArgs),
-    /// A web GUI for the database: tables, relations, data, an SQL console
-    Studio(StudioArgs),
     /// The project's own development PostgreSQL, under .strata/ (no Docker)
     Db {
         #[command(subcommand)]
@@ -100,6 +120,82 @@ pub(crate) struct PushArgs {
     /// Load the schema files again even if they did not change
     #[arg(long)]
     pub(crate) refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    /// The migration's name (the file is NNNN_NAME.sql)
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Write an empty migration for hand-written SQL (a backfill)
+    #[arg(long)]
+    pub(crate) custom: bool,
+    /// Write a migration that destroys data (drop a table or column, lossy type changes)
+    #[arg(long)]
+    pub(crate) accept_data_loss: bool,
+    /// A rename: OLD_TABLE=NEW_TABLE, or TABLE.OLD_COLUMN=NEW_COLUMN (repeatable)
+    #[arg(long, value_name = "OLD=NEW")]
+    pub(crate) rename: Vec<String>,
+    /// Replay the migrations and load the schema files again even if nothing changed
+    #[arg(long)]
+    pub(crate) refresh: bool,
+}
+
+#[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line flags"
+)]
+pub(crate) struct MigrateArgs {
+    /// Stop after this migration
+    #[arg(long, value_name = "TAG")]
+    pub(crate) to: Option<String>,
+    /// List what would run, and run nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Take a backup (pg_dump) first
+    #[arg(long)]
+    pub(crate) backup: bool,
+    /// Apply pending migrations older than the newest applied one
+    #[arg(long)]
+    pub(crate) allow_out_of_order: bool,
+    /// Record the new hash of applied migrations whose file changed, instead of refusing
+    #[arg(long)]
+    pub(crate) accept_edited: bool,
+    /// How long a statement may wait for a lock before the migration is retried (e.g. 5s; 0 = forever)
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) lock_timeout: Option<String>,
+    /// How long a statement may run (e.g. 15min; 0 = forever)
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) statement_timeout: Option<String>,
+    /// How often to retry a migration whose lock timed out
+    #[arg(long, value_name = "N")]
+    pub(crate) retries: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Do not replay the migrations to look for drift
+    #[arg(long)]
+    pub(crate) no_drift: bool,
+}
+
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub(crate) struct RollbackArgs {
+    /// How many applied migrations to undo [default: 1]
+    #[arg(long, value_name = "N")]
+    pub(crate) steps: Option<usize>,
+    /// Undo everything applied after this migration
+    #[arg(long, value_name = "TAG")]
+    pub(crate) to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PullArgs {
+    /// Where to write the schema files [default: the configured schema folder, else ./schema]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) into: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

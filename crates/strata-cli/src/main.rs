@@ -4,6 +4,7 @@ mod args;
 mod backup;
 mod bootstrap;
 mod db;
+mod migrations;
 mod output;
 mod prompt;
 mod push;
@@ -51,6 +52,38 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, strata::Error> {
             ensure_local_running(&settings, out)?;
             push::run(&settings, &cli.global, args, out)
         }
+        Command::Generate(args) => {
+            ensure_local_running(&settings, out)?;
+            migrations::generate_command(&settings, &cli.global, args, out)
+        }
+        Command::Migrate(args) => {
+            ensure_local_running(&settings, out)?;
+            migrations::migrate_command(&settings, &cli.global, args, out)
+        }
+        Command::Status(args) => {
+            ensure_local_running(&settings, out)?;
+            migrations::status_command(&settings, &cli.global, args, out)
+        }
+        Command::Rollback(args) => {
+            ensure_local_running(&settings, out)?;
+            migrations::rollback_command(&settings, &cli.global, args, out)
+        }
+        Command::MarkApplied { tag } => {
+            ensure_local_running(&settings, out)?;
+            migrations::mark_applied_command(&settings, &cli.global, tag, out)
+        }
+        Command::Drop { tag } => {
+            ensure_local_running(&settings, out)?;
+            migrations::drop_command(&settings, &cli.global, tag.as_deref(), out)
+        }
+        Command::Pull(args) => {
+            ensure_local_running(&settings, out)?;
+            migrations::pull_command(&settings, &cli.global, args, out)
+        }
+        Command::Studio(args) => {
+            ensure_local_running(&settings, out)?;
+            Ok(studio::run(&settings, args, out))
+        }
         Command::Seed(args) => {
             ensure_local_running(&settings, out)?;
             seed::run(&settings, args, out)
@@ -66,10 +99,6 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, strata::Error> {
         Command::Restore(args) => {
             ensure_local_running(&settings, out)?;
             backup::restore_command(&settings, &cli.global, args, out)
-        }
-        Command::Studio(args) => {
-            ensure_local_running(&settings, out)?;
-            Ok(studio::run(&settings, args, out))
         }
         Command::Db { action } => db::run(&settings, *action, &cli.global, out),
     }

@@ -230,6 +230,16 @@ impl strata::Observer for Output {
             Event::Progress { done, total } => self.progress(done, total),
             Event::Warning(text) => self.warning(&text),
             Event::Rows { label, done, total } => self.rows(&label, done, total),
+            Event::Migrated { tag, elapsed } => {
+                let line = format!("applied {tag} ({} ms)", elapsed.as_millis());
+                let line = self.paint_err(&line, Paint::Dim);
+                self.status(&line);
+            }
+            Event::RolledBack { tag, elapsed } => {
+                let line = format!("rolled back {tag} ({} ms)", elapsed.as_millis());
+                let line = self.paint_err(&line, Paint::Dim);
+                self.status(&line);
+            }
             _ => {}
         }
     }

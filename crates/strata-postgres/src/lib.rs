@@ -37,6 +37,7 @@ pub use error::{DatabaseError, PgError, hint_for_code};
 pub use introspect::ServerInfo;
 pub use load::{
     LoadError, LoadReport, MissingRoles, SourceFile, load_schema, load_schema_with_progress,
+    missing_role,
 };
 pub use rows::{ResultColumn, TextRows};
 

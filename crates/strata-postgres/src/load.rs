@@ -98,7 +98,8 @@ pub enum MissingRoles {
     Fail,
 }
 
-fn missing_role(error: &DatabaseError) -> Option<String> {
+/// The role a `role "x" does not exist` error names.
+pub fn missing_role(error: &DatabaseError) -> Option<String> {
     if error.code != "42704" {
         return None;
     }

@@ -111,6 +111,19 @@ impl<'a> RenderContext<'a> {
 
 /// Turns a plan into statements for `dialect`.
 pub fn render(plan: &Plan, ctx: &RenderContext<'_>, dialect: Dialect) -> Vec<Statement> {
+    render_grouped(plan, ctx, dialect)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Like [`render`], with the statements of each change apart (in the order
+/// of `plan.changes`).
+pub fn render_grouped(
+    plan: &Plan,
+    ctx: &RenderContext<'_>,
+    dialect: Dialect,
+) -> Vec<Vec<Statement>> {
     match dialect {
         Dialect::Postgres => postgres::render(plan, ctx),
     }

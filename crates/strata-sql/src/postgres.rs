@@ -47,7 +47,7 @@ fn group_digits(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
-pub(crate) fn render(plan: &Plan, ctx: &RenderContext<'_>) -> Vec<Statement> {
+pub(crate) fn render(plan: &Plan, ctx: &RenderContext<'_>) -> Vec<Vec<Statement>> {
     let new_tables: BTreeSet<&QualifiedName> = plan
         .changes
         .iter()
@@ -56,12 +56,15 @@ pub(crate) fn render(plan: &Plan, ctx: &RenderContext<'_>) -> Vec<Statement> {
             _ => None,
         })
         .collect();
-    let mut out = Vec::new();
-    for change in &plan.changes {
-        let is_new = change.table().is_some_and(|t| new_tables.contains(t));
-        render_change(change, ctx, is_new, &mut out);
-    }
-    out
+    plan.changes
+        .iter()
+        .map(|change| {
+            let is_new = change.table().is_some_and(|t| new_tables.contains(t));
+            let mut out = Vec::new();
+            render_change(change, ctx, is_new, &mut out);
+            out
+        })
+        .collect()
 }
 
 fn stmt(sql: String, table: Option<&QualifiedName>) -> Statement {

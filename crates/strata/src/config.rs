@@ -48,6 +48,12 @@ pub struct MigrationsConfig {
     pub table: Option<String>,
     /// Tracking table schema (default `drizzle`).
     pub schema: Option<String>,
+    /// `lock_timeout` for each migration (`5s`, `500ms`; `0` waits forever).
+    pub lock_timeout: Option<String>,
+    /// `statement_timeout` for each migration (`15min`; `0` for none).
+    pub statement_timeout: Option<String>,
+    /// How often a migration is retried when a lock was not free in time.
+    pub retries: Option<u32>,
 }
 
 /// A string or a list of strings.
@@ -216,6 +222,57 @@ pub struct Settings {
     pub seed: strata_seed::SeedConfig,
     /// `[bootstrap]` of strata.toml.
     pub bootstrap: crate::bootstrap::BootstrapConfig,
+    /// Timeouts and retries of `migrate`.
+    pub migrate: MigrateDefaults,
+}
+
+/// `migrate`'s settings from strata.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrateDefaults {
+    /// `lock_timeout` (default 10 s; `None` waits forever).
+    pub lock_timeout: Option<std::time::Duration>,
+    /// `statement_timeout` (default none).
+    pub statement_timeout: Option<std::time::Duration>,
+    /// Retries after a lock timeout (default 3).
+    pub retries: u32,
+}
+
+/// Parses `500ms`, `5s`, `15min`, `2h` (a bare number is milliseconds, as
+/// in PostgreSQL); `0` means none.
+///
+/// # Errors
+/// Anything else, with what was given.
+pub fn parse_duration(text: &str) -> Result<Option<std::time::Duration>, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (like 500ms, 5s, 15min)"))?;
+    let millis = match unit.trim() {
+        "" | "ms" => value,
+        "s" | "sec" => value * 1000.0,
+        "min" | "m" => value * 60_000.0,
+        "h" => value * 3_600_000.0,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}` (use ms, s, min or h)"
+            ));
+        }
+    };
+    if millis <= 0.0 {
+        return Ok(None);
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "positive and checked above"
+    )]
+    Ok(Some(
+        std::time::Duration::from_millis(millis.round() as u64),
+    ))
 }
 
 /// Whether strata manages privileges (`grants = true` in strata.toml).
@@ -422,6 +479,24 @@ pub fn resolve(
         .map(|u| url(&format!("shadow_database_url in {}", config_name()), u))
         .transpose()?;
     let migrations = config.migrations.unwrap_or_default();
+    let duration =
+        |setting: &str, value: &Option<String>, default: Option<std::time::Duration>| match value {
+            None => Ok(default),
+            Some(text) => parse_duration(text).map_err(|reason| ConfigError::Value {
+                setting: format!("migrations.{setting}"),
+                source_name: config_name(),
+                reason,
+            }),
+        };
+    let migrate = MigrateDefaults {
+        lock_timeout: duration(
+            "lock_timeout",
+            &migrations.lock_timeout,
+            Some(std::time::Duration::from_secs(10)),
+        )?,
+        statement_timeout: duration("statement_timeout", &migrations.statement_timeout, None)?,
+        retries: migrations.retries.unwrap_or(3),
+    };
     let production = config.production.unwrap_or(false)
         || env("STRATA_ENV").is_some_and(|v| v.eq_ignore_ascii_case("production"));
     Ok(Settings {
@@ -449,6 +524,7 @@ pub fn resolve(
         } else {
             Grants::Ignored
         },
+        migrate,
     })
 }
 

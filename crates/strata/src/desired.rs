@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use strata_model::Catalog;
 use strata_postgres::{
-    Binaries, ClusterOptions, ConnInfo, Connection, MissingRoles, ServerInfo, SourceFile,
-    TempCluster, load_schema_with_progress,
+    Binaries, ClusterOptions, ConnInfo, Connection, MissingRoles, SourceFile, TempCluster,
+    load_schema_with_progress,
 };
 
 use crate::config::Settings;
@@ -202,16 +202,16 @@ pub fn project_cache_dir(settings: &Settings) -> PathBuf {
 pub fn desired_state(
     settings: &Settings,
     files: &[SourceFile],
-    target: &ServerInfo,
+    major: u32,
     cache: CachePolicy,
     observer: &mut dyn Observer,
 ) -> Result<DesiredState, Error> {
-    let key = cache_key(files, target.major());
+    let key = cache_key(files, major);
     let cache_file = project_cache_dir(settings).join(format!("desired-{key}.json"));
     if cache == CachePolicy::Use
         && let Ok(text) = fs::read_to_string(&cache_file)
         && let Ok(entry) = serde_json::from_str::<CacheEntry>(&text)
-        && entry.server_version_num / 10000 == target.major()
+        && entry.server_version_num / 10000 == major
     {
         return Ok(DesiredState {
             catalog: entry.catalog,
@@ -219,14 +219,14 @@ pub fn desired_state(
         });
     }
     let started = Instant::now();
-    let mut scratch = Scratch::open(settings, target, observer)?;
+    let mut scratch = Scratch::open(settings, major, observer)?;
     observer.event(Event::Stage(format!(
         "loading {} schema file(s) into {}",
         files.len(),
         scratch.place
     )));
     let mut conn = Connection::connect(&scratch.db)?;
-    let roles = if scratch.cluster.is_some() {
+    let roles = if scratch.is_throwaway() {
         MissingRoles::Create
     } else {
         MissingRoles::Fail
@@ -307,7 +307,7 @@ impl Scratch {
     /// When none of these can be used.
     pub fn open(
         settings: &Settings,
-        target: &ServerInfo,
+        major: u32,
         observer: &mut dyn Observer,
     ) -> Result<Scratch, Error> {
         if let Some(shadow) = &settings.shadow {
@@ -323,9 +323,7 @@ impl Scratch {
                 ..local.conn_info()
             };
             if let Ok(mut conn) = Connection::connect(&admin)
-                && conn
-                    .server_version_num()
-                    .is_ok_and(|v| v / 10000 == target.major())
+                && conn.server_version_num().is_ok_and(|v| v / 10000 == major)
             {
                 drop(conn);
                 match Scratch::on_server(
@@ -339,7 +337,7 @@ impl Scratch {
         }
         let binaries = Binaries::find();
         if let Ok(binaries) = &binaries
-            && binaries.major == target.major()
+            && binaries.major == major
         {
             observer.event(Event::Stage(format!(
                 "starting a throwaway PostgreSQL {} cluster",
@@ -358,10 +356,10 @@ impl Scratch {
             Err(e) => reasons.push(format!("temporary database on the target server: {e}")),
         }
         match binaries {
-            Ok(binaries) if binaries.major != target.major() => {
+            Ok(binaries) if binaries.major != major => {
                 observer.event(Event::Warning(format!(
                     "the target runs PostgreSQL {} but the installed binaries are {}: comparing catalogs across versions may show differences that are not there",
-                    target.major(),
+                    major,
                     binaries.major
                 )));
                 match Scratch::on_cluster() {
@@ -409,6 +407,12 @@ impl Scratch {
             place: place.to_owned(),
             cluster: None,
         })
+    }
+
+    /// Whether it is a throwaway cluster of strata's own (where creating a
+    /// role the schema files name harms nobody).
+    pub fn is_throwaway(&self) -> bool {
+        self.cluster.is_some()
     }
 
     /// Drops the database (or stops the cluster).

@@ -25,6 +25,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Diff(#[from] DiffError),
+    /// Migrations.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Migrate(#[from] crate::migrate::MigrateError),
     /// Starting a throwaway cluster.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -160,6 +164,13 @@ impl Error {
         ) {
             return true;
         }
-        matches!(self, Error::DataLossRefused { .. })
+        matches!(
+            self,
+            Error::DataLossRefused { .. }
+                | Error::Migrate(
+                    crate::migrate::MigrateError::Edited { .. }
+                        | crate::migrate::MigrateError::OutOfOrder { .. }
+                )
+        )
     }
 }

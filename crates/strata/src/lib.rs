@@ -30,11 +30,15 @@ pub mod config;
 pub mod desired;
 mod error;
 pub mod local;
+pub mod migrate;
+pub mod pull;
 pub mod push;
 pub mod seed;
 
 pub use config::Settings;
 pub use error::Error;
+pub use strata_macros::embed_migrations;
+pub use strata_postgres::{ConnInfo, Connection};
 
 /// Something worth telling the user while an operation runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +63,20 @@ pub enum Event {
         done: u64,
         /// Rows in all.
         total: u64,
+    },
+    /// A migration was applied.
+    Migrated {
+        /// Its tag.
+        tag: String,
+        /// How long it took.
+        elapsed: std::time::Duration,
+    },
+    /// A migration was undone by its rollback script.
+    RolledBack {
+        /// Its tag.
+        tag: String,
+        /// How long it took.
+        elapsed: std::time::Duration,
     },
 }
 

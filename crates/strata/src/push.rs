@@ -118,7 +118,7 @@ pub fn plan_push(
 ) -> Result<PushPlan, Error> {
     observer.event(Event::Stage(format!("reading {}", conn.info().describe())));
     let (current, server) = conn.introspect()?;
-    let desired = desired_state(settings, files, &server, options.cache, observer)?;
+    let desired = desired_state(settings, files, server.major(), options.cache, observer)?;
     let scope = Scope {
         schemas: managed_schemas(settings, &desired.catalog),
         tracking: settings.tracking.clone(),

@@ -1,6 +1,7 @@
 //! Integration tests of the library against real PostgreSQL databases.
 
 mod corpus;
+mod embedded;
 mod objects;
 mod push;
 mod rows;
