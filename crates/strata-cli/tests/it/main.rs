@@ -5,4 +5,5 @@ mod interop;
 mod migrations;
 mod push;
 mod seed;
+mod studio;
 mod support;
