@@ -253,7 +253,7 @@ pub fn desired_state(
                 let _ = fs::rename(&staging, &cache_file);
             }
         }
-        prune_cache(dir, 8);
+        prune_cache(dir, "desired-", 8);
         return Ok(DesiredState {
             catalog: entry.catalog,
             source: DesiredSource::Scratch {
@@ -273,13 +273,14 @@ pub fn desired_state(
     })
 }
 
-fn prune_cache(dir: &Path, keep: usize) {
+/// Keeps the `keep` newest cache files whose name starts with `prefix`.
+pub(crate) fn prune_cache(dir: &Path, prefix: &str, keep: usize) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     let mut files: Vec<(SystemTime, PathBuf)> = entries
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("desired-"))
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
     files.sort_by_key(|f| std::cmp::Reverse(f.0));

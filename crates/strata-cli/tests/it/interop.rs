@@ -126,6 +126,13 @@ fn a_drizzle_kit_project_continues_under_strata_and_drizzle_applies_what_strata_
     project
         .strata(&["--database-url", &url, "pull"])
         .expect_code(0);
+    let same = project.strata(&["--database-url", &url, "generate"]);
+    same.expect_code(0);
+    assert!(
+        same.stdout().contains("No changes"),
+        "the pulled files are what drizzle-kit's folder produces: {}",
+        same.stdout()
+    );
     project.write(
         "schema/comments.sql",
         "CREATE TABLE comments (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    post_id integer NOT NULL REFERENCES posts (id) ON DELETE CASCADE,\n    body text NOT NULL\n);\nCREATE INDEX comments_post_id_idx ON comments (post_id);\n",

@@ -892,3 +892,58 @@ fn bad_migration_folders_say_what_and_where() {
         "0"
     );
 }
+
+#[test]
+fn migrate_backup_dumps_the_database_first_when_something_is_pending() {
+    let db = strata_testkit::database();
+    let url = db.url();
+    let project = Project::empty();
+    project.write(
+        "strata.toml",
+        "dialect = \"postgresql\"\nschema = \"schema\"\n",
+    );
+    project.write("schema/a.sql", "CREATE TABLE a (id int PRIMARY KEY);\n");
+    project
+        .strata(&["--database-url", &url, "generate", "--name", "a"])
+        .expect_code(0);
+    db.execute("CREATE TABLE precious (v text); INSERT INTO precious VALUES ('keep me')");
+    let run = project.strata(&["--database-url", &url, "migrate", "--backup"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr().contains("Backup written to"),
+        "{}",
+        run.stderr()
+    );
+    let backups: Vec<_> = std::fs::read_dir(project.dir.join(".strata/backups"))
+        .expect("backups folder")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    // A custom-format dump of the database as it was before the migration.
+    let dump = std::fs::read(&backups[0]).expect("read dump");
+    assert!(
+        dump.starts_with(b"PGDMP"),
+        "not a pg_dump custom-format file"
+    );
+    assert!(
+        dump.windows(b"precious".len()).any(|w| w == b"precious"),
+        "the dump has the table"
+    );
+    assert_eq!(tracking_rows(&db).len(), 1);
+
+    // Nothing pending: no backup.
+    let again = project.strata(&["--database-url", &url, "migrate", "--backup"]);
+    again.expect_code(0);
+    assert!(
+        again.stderr().contains("no backup taken"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(
+        std::fs::read_dir(project.dir.join(".strata/backups"))
+            .expect("backups folder")
+            .count(),
+        1
+    );
+}

@@ -113,6 +113,7 @@ pub fn replay(
         if fs::write(&staging, json).is_ok() {
             let _ = fs::rename(&staging, &cache_file);
         }
+        crate::desired::prune_cache(dir, "replay-", 8);
     }
     Ok(catalog)
 }
