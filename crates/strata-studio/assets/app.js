@@ -598,15 +598,28 @@ function resultGrid(r) {
 // ---------- migrations ----------
 
 async function renderMigrations(main) {
-  fill(main, h('h1', {}, 'Migrations'), h('p', { class: 'muted' }, 'Loading…'));
+  fill(main, h('h1', {}, 'Migrations'), h('p', { class: 'muted' }, 'Reading the tracking table and replaying the applied migrations to look for drift…'));
   let st;
   try { st = await api('/api/migrations'); } catch (e) { fill(main, h('h1', {}, 'Migrations'), errorBox(e)); return; }
-  const rows = (st.migrations || []).map(m => [m.tag, h('span', { class: 'state-' + m.state }, m.state), m.applied_at || '', m.detail || '']);
-  fill(main, h('h1', {}, 'Migrations'),
-    st.summary ? h('p', {}, st.summary) : null,
-    rows.length ? listTable('migrations', ['Migration', 'State', 'Applied', 'Detail'], rows) : h('p', { class: 'muted' }, 'No migrations.'),
-    st.drift !== undefined ? h('h2', {}, 'Drift') : null,
-    st.drift !== undefined ? h('p', {}, st.drift ? String(st.drift) : 'None: the database matches what the migrations produce.') : null);
+  const NOTES = {
+    applied: '', pending: 'not applied yet', edited: 'applied, but the file changed since',
+    'out-of-order': 'pending, older than the newest applied one',
+  };
+  const when = ms => ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '';
+  const rows = st.migrations.map(m => [m.tag, h('span', { class: 'state-' + m.state }, m.state), when(m.when), NOTES[m.state] || '']);
+  const counts = {};
+  for (const m of st.migrations) counts[m.state] = (counts[m.state] || 0) + 1;
+  fill(main, h('h1', {}, 'Migrations', h('small', {}, st.folder + ' → ' + st.target)),
+    h('p', { id: 'migrations-summary' }, st.migrations.length + ' migration(s): ' +
+      (Object.entries(counts).map(([k, v]) => v + ' ' + k).join(', ') || 'none')),
+    rows.length ? listTable('migrations', ['Migration', 'State', 'Created', 'Note'], rows) : h('p', { class: 'muted' }, 'No migrations in ' + st.folder + '.'),
+    st.missing.length ? h('h2', {}, 'Missing files') : null,
+    st.missing.length ? listTable('missing', ['Hash (sha256)', 'Created'], st.missing.map(m => [h('code', {}, m.hash), when(m.created_at)])) : null,
+    h('h2', {}, 'Drift'),
+    st.drift.length
+      ? h('div', { id: 'drift' }, h('p', { class: 'state-edited' }, 'The database differs from what its applied migrations produce. These statements would make it match them:'),
+        h('pre', { class: 'mono' }, st.drift.map(s => s + ';').join('\n')))
+      : h('p', { id: 'drift' }, 'None: the database is what its applied migrations produce.'));
 }
 
 // ---------- entity-relationship diagram ----------
@@ -638,7 +651,7 @@ function renderDiagram(main) {
     n.visible.forEach((c, i) => {
       const y = ROW + 4 + (i + 1) * ROW - 5;
       const mark = pk.includes(c.name) ? 'PK ' : fkCols.has(c.name) ? 'FK ' : '   ';
-      g.append(s('text', { x: 8, y }, mark + c.name), s('text', { class: 'type', x: n.w - 8, y, 'text-anchor': 'end' }, c.data_type.length > 18 ? c.data_type.slice(0, 17) + '…' : c.data_type));
+      g.append(s('text', { x: 8, y }, mark + c.name), s('text', { class: 'type', x: n.w - 8, y, 'text-anchor': 'end' }, c.data_type.length > TYPE_CHARS ? c.data_type.slice(0, TYPE_CHARS - 1) + '…' : c.data_type));
     });
     if (n.hidden) g.append(s('text', { class: 'type', x: 8, y: n.h - 6 }, '… ' + n.hidden + ' more'));
     g.addEventListener('mouseenter', () => highlight(key, true));
@@ -677,7 +690,7 @@ function renderDiagram(main) {
   panZoom(svg, layout);
 }
 
-const ROW = 18, MAX_ROWS = 14, BOX_W = 250, GAP_X = 90, GAP_Y = 28;
+const ROW = 18, MAX_ROWS = 14, BOX_W = 200, MAX_BOX_W = 380, TYPE_CHARS = 22, GAP_X = 90, GAP_Y = 28, COLUMN_H = 900;
 
 // A layered layout: each table one column right of the tables it
 // references (longest path, cycles broken), ordered within a column by
@@ -687,7 +700,11 @@ function layoutDiagram(tables, fks) {
   const nodes = tables.map(t => {
     const visible = t.columns.slice(0, MAX_ROWS);
     const hidden = t.columns.length - visible.length;
-    const n = { table: t, visible, hidden, w: BOX_W, h: ROW + 8 + (visible.length + (hidden ? 1 : 0)) * ROW, out: [], inn: [] };
+    // Wide enough for the longest name beside its (shortened) type, in
+    // the 12px monospace font (~7.3px a character).
+    const chars = Math.max((t.name.schema === 'public' ? t.name.name : key(t)).length + 2, ...visible.map(c => c.name.length + 3 + Math.min(c.data_type.length, TYPE_CHARS)));
+    const w = Math.max(BOX_W, Math.min(MAX_BOX_W, Math.ceil(chars * 7.3) + 24));
+    const n = { table: t, visible, hidden, w, h: ROW + 8 + (visible.length + (hidden ? 1 : 0)) * ROW, out: [], inn: [] };
     n.rowY = col => {
       const i = visible.findIndex(c => c.name === col);
       return i < 0 ? ROW / 2 + 2 : ROW + 4 + i * ROW + ROW / 2;
@@ -735,13 +752,21 @@ function layoutDiagram(tables, fks) {
       l.forEach((n, i) => { n.order = i; });
     }
   }
-  let width = 0, height = 0;
-  filled.forEach((l, i) => {
-    let y = 20;
-    for (const n of l) { n.x = 20 + i * (BOX_W + GAP_X); n.y = y; y += n.h + GAP_Y; }
-    width = Math.max(width, 20 + (i + 1) * (BOX_W + GAP_X));
-    height = Math.max(height, y);
-  });
+  // Each layer left to right; a layer taller than COLUMN_H wraps into
+  // several columns side by side.
+  let width = 0, height = 0, x = 20;
+  for (const l of filled) {
+    let y = 20, colW = 0;
+    for (const n of l) {
+      if (y > 20 && y + n.h > COLUMN_H) { x += colW + GAP_X / 2; y = 20; colW = 0; }
+      n.x = x; n.y = y;
+      y += n.h + GAP_Y;
+      colW = Math.max(colW, n.w);
+      height = Math.max(height, y);
+    }
+    x += colW + GAP_X;
+    width = Math.max(width, x);
+  }
   if (loners.length) {
     const cols = Math.max(1, Math.min(6, Math.ceil(Math.sqrt(loners.length))));
     const top = height + (filled.length ? 30 : 20);
@@ -749,11 +774,12 @@ function layoutDiagram(tables, fks) {
     loners.forEach((n, i) => { const r = Math.floor(i / cols); rowHeights[r] = Math.max(rowHeights[r] || 0, n.h); });
     const rowTop = [top];
     rowHeights.forEach((hgt, r) => { rowTop[r + 1] = rowTop[r] + hgt + GAP_Y; });
+    const cellW = Math.max(...loners.map(n => n.w)) + 40;
     loners.forEach((n, i) => {
-      n.x = 20 + (i % cols) * (BOX_W + 40);
+      n.x = 20 + (i % cols) * cellW;
       n.y = rowTop[Math.floor(i / cols)];
     });
-    width = Math.max(width, 20 + cols * (BOX_W + 40));
+    width = Math.max(width, 20 + cols * cellW);
     height = rowTop[rowTop.length - 1];
   }
   return { nodes, byName, width: Math.max(width, 400), height: Math.max(height, 300) };

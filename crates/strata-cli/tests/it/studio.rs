@@ -18,7 +18,10 @@ struct Studio {
 
 impl Studio {
     fn start(url: &str, extra: &[&str]) -> Studio {
-        let project = Project::empty();
+        Studio::start_in(Project::empty(), url, extra)
+    }
+
+    fn start_in(project: Project, url: &str, extra: &[&str]) -> Studio {
         let mut command = Command::new(env!("CARGO_BIN_EXE_strata"));
         command
             .args(["--database-url", url, "studio", "--port", "0"])
@@ -70,7 +73,7 @@ impl Studio {
                         return seen;
                     }
                 }
-                Err(_) => panic!("no line with `{needle}` in:\n{}", seen.join("\n")),
+                Err(error) => panic!("no line with `{needle}` ({error}) in:\n{}", seen.join("\n")),
             }
         }
     }
@@ -178,4 +181,66 @@ fn a_wrong_password_fails_before_any_url() {
     assert!(text.contains("password authentication failed"), "{text}");
     assert!(!text.contains("Secret"), "{text}");
     assert!(!text.contains("token="), "{text}");
+}
+
+/// The URL's address and token, from the studio's stdout.
+fn address_and_token(studio: &Studio) -> (String, String) {
+    let out = Studio::until(&studio.stdout, "/?token=");
+    let url = out
+        .last()
+        .and_then(|l| l.split_whitespace().find(|w| w.starts_with("http://")))
+        .expect("a URL");
+    let rest = url.strip_prefix("http://").expect("http");
+    let (address, token) = rest.split_once("/?token=").expect("a token");
+    (address.to_owned(), token.to_owned())
+}
+
+#[test]
+fn the_migrations_page_shows_applied_pending_and_drift() {
+    let db = strata_testkit::database();
+    let url = db.url();
+    let project = Project::abe_stack();
+    project
+        .strata(&["--database-url", &url, "generate", "--name", "init"])
+        .expect_code(0);
+    project.write(
+        "schema/extra.sql",
+        "CREATE TABLE audit_log (id bigserial PRIMARY KEY, message text NOT NULL);\n",
+    );
+    project
+        .strata(&["--database-url", &url, "generate", "--name", "audit"])
+        .expect_code(0);
+    project
+        .strata(&["--database-url", &url, "migrate", "--to", "0000_init"])
+        .expect_code(0);
+    db.execute("ALTER TABLE users ADD COLUMN nickname text");
+
+    let studio = Studio::start_in(project, &url, &[]);
+    let (address, token) = address_and_token(&studio);
+    let (status, body) = get(
+        &address,
+        "/api/migrations",
+        &format!("X-Strata-Token: {token}\r\n"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let value: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let states: Vec<(&str, &str)> = value["migrations"]
+        .as_array()
+        .expect("migrations")
+        .iter()
+        .map(|m| (m["tag"].as_str().unwrap(), m["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [("0000_init", "applied"), ("0001_audit", "pending")]
+    );
+    assert_eq!(value["drift_checked"], true);
+    let drift = value["drift"].to_string();
+    assert!(drift.contains("nickname"), "{drift}");
+    let (_, schema) = get(
+        &address,
+        "/api/schema",
+        &format!("X-Strata-Token: {token}\r\n"),
+    );
+    assert!(schema.contains("\"migrations\":true"), "{schema}");
 }
