@@ -54,7 +54,7 @@ impl Relation {
     ) -> Result<Relation, StudioError> {
         let qualified = QualifiedName::new(schema, name);
         if let Some(table) = catalog.tables.get(&qualified) {
-            return Ok(Relation::of_table(table));
+            return Ok(Relation::of_table(table, catalog));
         }
         if let Some(view) = catalog.views.get(&qualified) {
             return Ok(Relation {
@@ -77,13 +77,24 @@ impl Relation {
         )))
     }
 
-    fn of_table(table: &Table) -> Relation {
+    fn of_table(table: &Table, catalog: &Catalog) -> Relation {
         let columns: Vec<(String, String)> = table
             .columns
             .iter()
             .map(|c| (c.name.to_string(), c.data_type.clone()))
             .collect();
-        let primary = table.primary_key().and_then(|pk| {
+        // A partition's primary key is its parent's (the catalog keeps it
+        // there), and as unique within the partition.
+        let mut owner = table;
+        while owner.primary_key().is_none()
+            && let Some(parent) = owner
+                .partition_of
+                .as_ref()
+                .and_then(|p| catalog.tables.get(&p.parent))
+        {
+            owner = parent;
+        }
+        let primary = owner.primary_key().and_then(|pk| {
             pk.columns
                 .iter()
                 .map(|k| columns.iter().position(|(n, _)| n == k.as_str()))

@@ -308,6 +308,30 @@ fn edits_run_in_a_transaction_and_refuse_stale_rows() {
 }
 
 #[test]
+fn partitions_page_and_edit_by_their_parents_primary_key() {
+    let db = strata_testkit::database();
+    db.execute(
+        "CREATE TABLE m (id int, at date NOT NULL, v text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+         CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         INSERT INTO m VALUES (1, '2024-02-02', 'x'), (2, '2024-03-03', 'y');",
+    );
+    let running = studio(&db, false);
+    for name in ["m", "m_2024"] {
+        let page = running
+            .api("/api/rows", &json!({"schema": "public", "name": name}))
+            .json();
+        assert_eq!(page["key"], "primary-key", "{name}");
+        assert_eq!(page["ids"][1], json!(["2", "2024-03-03"]), "{name}");
+    }
+    let reply = running.api(
+        "/api/update",
+        &json!({"schema": "public", "name": "m_2024", "id": ["2", "2024-03-03"], "column": "v", "value": "z", "old": "y"}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(db.value("SELECT v FROM m WHERE id = 2"), "z");
+}
+
+#[test]
 fn read_only_refuses_every_write() {
     let db = strata_testkit::database();
     db.execute("CREATE TABLE t (id int PRIMARY KEY, n text); INSERT INTO t VALUES (1, 'one');");
