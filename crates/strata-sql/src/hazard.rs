@@ -94,6 +94,50 @@ hazard_ids! {
     IdentityStart = "identity-start", Info, false;
     /// The statement runs outside the plan's transaction.
     NonTransactional = "non-transactional", Info, false;
+    /// `DROP SCHEMA`: every object in it, with its rows, is deleted.
+    DropSchema = "drop-schema", Error, true;
+    /// `DROP DATABASE`: everything is deleted.
+    DropDatabase = "drop-database", Error, true;
+    /// `TRUNCATE`: every row is deleted (`CASCADE`: in referencing tables too).
+    Truncate = "truncate", Error, true;
+    /// `DROP INDEX` without `CONCURRENTLY`: reads and writes wait for it.
+    BlockingIndexDrop = "blocking-index-drop", Warning, false;
+    /// A statement that takes an `ACCESS EXCLUSIVE` lock for as long as it runs.
+    BlockingLock = "blocking-lock", Warning, false;
+    /// `CONCURRENTLY` inside a transaction: PostgreSQL refuses to run it.
+    ConcurrentInTransaction = "concurrent-in-transaction", Error, false;
+    /// `BEGIN`/`COMMIT` inside a migration that already runs in a transaction.
+    TransactionNesting = "transaction-nesting", Error, false;
+    /// A domain constraint is checked against every column of that domain.
+    DomainConstraint = "domain-constraint", Warning, false;
+    /// Dropping `NOT NULL` lets NULLs reach code that does not expect them.
+    DropNotNull = "drop-not-null", Warning, false;
+    /// A foreign key whose referencing columns have no index.
+    ForeignKeyWithoutIndex = "foreign-key-without-index", Warning, false;
+    /// A statement that fails when run again after a partial failure.
+    NonIdempotent = "non-idempotent", Warning, false;
+    /// An identifier longer than 63 bytes, which PostgreSQL truncates.
+    IdentifierTooLong = "identifier-too-long", Warning, false;
+    /// A statement that takes a lock with no `lock_timeout` set.
+    MissingLockTimeout = "missing-lock-timeout", Warning, false;
+    /// `int`/`smallint` keys and counters run out; `bigint` does not.
+    PreferBigint = "prefer-bigint", Info, false;
+    /// `serial` columns: an identity column is the standard form.
+    PreferIdentity = "prefer-identity", Info, false;
+    /// `varchar(n)`: changing the limit later takes a lock; `text` with a check does not.
+    PreferText = "prefer-text", Info, false;
+    /// `timestamp` without a time zone.
+    PreferTimestamptz = "prefer-timestamptz", Info, false;
+    /// `char(n)` pads values with spaces.
+    CharColumn = "char-column", Info, false;
+    /// A migration without a rollback script.
+    MissingRollback = "missing-rollback", Warning, false;
+    /// Destructive migrations run without a backup configured.
+    NoBackup = "no-backup", Warning, false;
+    /// The schema files have changes that no migration contains.
+    SchemaNotMigrated = "schema-not-migrated", Warning, false;
+    /// PostgreSQL rejects the statement.
+    InvalidStatement = "invalid-statement", Error, false;
 }
 
 /// A hazard attached to a statement.
