@@ -566,8 +566,16 @@ fn plan_table(
         }
     }
     for index in &table.indexes {
-        if index.unique && !index.columns.is_empty() {
-            sets.push(index.columns.iter().map(ToString::to_string).collect());
+        // The columns the keys use (`lower(email)` uses `email`), not those
+        // only in a partial index's predicate.
+        let keyed: Vec<String> = index
+            .columns
+            .iter()
+            .filter(|c| index.keys.iter().any(|k| k.contains(c.as_str())))
+            .map(ToString::to_string)
+            .collect();
+        if index.unique && !keyed.is_empty() {
+            sets.push(keyed);
         }
     }
     let mut dedupe = Vec::new();
