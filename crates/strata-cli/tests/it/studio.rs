@@ -224,14 +224,14 @@ fn the_migrations_page_shows_applied_pending_and_drift() {
     );
     assert_eq!(status, 200, "{body}");
     let value: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    let states: Vec<(&str, &str)> = value["migrations"]
+    let by_tag: Vec<(&str, &str)> = value["migrations"]
         .as_array()
         .expect("migrations")
         .iter()
         .map(|m| (m["tag"].as_str().unwrap(), m["state"].as_str().unwrap()))
         .collect();
     assert_eq!(
-        states,
+        by_tag,
         [("0000_init", "applied"), ("0001_audit", "pending")]
     );
     assert_eq!(value["drift_checked"], true);

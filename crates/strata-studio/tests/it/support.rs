@@ -338,7 +338,8 @@ impl Browser {
         )
     }
 
-    /// Polls `probe` until it gives a value (10 s at most).
+    /// Polls `probe` until it gives a value (30 s at most: CI machines
+    /// are busy).
     pub(crate) fn wait_for<T>(&self, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
         let started = Instant::now();
         loop {
@@ -346,7 +347,7 @@ impl Browser {
                 return value;
             }
             assert!(
-                started.elapsed() < Duration::from_secs(10),
+                started.elapsed() < Duration::from_secs(30),
                 "timed out waiting for {what}; the page shows:\n{}",
                 self.find_all("body")
                     .first()
