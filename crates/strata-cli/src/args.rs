@@ -63,6 +63,8 @@ pub(crate) enum Command {
     Migrate(MigrateArgs),
     /// Applied, pending, edited and missing migrations, and drift
     Status(StatusArgs),
+    /// Review pending migrations (or SQL files) for data loss, locks and the safety checklist
+    Check(CheckArgs),
     /// Undo the last applied migrations with their rollback scripts
     Rollback(RollbackArgs),
     /// Record a migration as applied without running it
@@ -178,6 +180,25 @@ pub(crate) struct StatusArgs {
     /// Do not replay the migrations to look for drift
     #[arg(long)]
     pub(crate) no_drift: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// SQL files to check instead of the pending migrations
+    #[arg(value_name = "FILE")]
+    pub(crate) files: Vec<std::path::PathBuf>,
+    /// Check the last N migrations instead of the pending ones
+    #[arg(long, value_name = "N", conflicts_with = "files")]
+    pub(crate) latest: Option<usize>,
+    /// Do not run the statements on a scratch database
+    #[arg(long)]
+    pub(crate) no_scratch: bool,
+    /// Do not compare the migrations with the schema files
+    #[arg(long)]
+    pub(crate) no_schema: bool,
+    /// Do not connect to the database (no live table sizes)
+    #[arg(long)]
+    pub(crate) offline: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod args;
 mod backup;
 mod bootstrap;
+mod check;
 mod db;
 mod migrations;
 mod output;
@@ -63,6 +64,10 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, strata::Error> {
         Command::Status(args) => {
             ensure_local_running(&settings, out)?;
             migrations::status_command(&settings, &cli.global, args, out)
+        }
+        Command::Check(args) => {
+            ensure_local_running(&settings, out)?;
+            check::run(&settings, &cli.global, args, out)
         }
         Command::Rollback(args) => {
             ensure_local_running(&settings, out)?;

@@ -205,7 +205,7 @@ pub(crate) fn migrate_command(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if args.backup {
+    if args.backup || settings.migrate.backup {
         // Only when something will run: a backup per no-op deploy fills disks.
         let pending = status(settings, &mut conn, &folder, false, out)?.pending;
         if pending.is_empty() {

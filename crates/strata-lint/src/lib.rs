@@ -34,6 +34,9 @@ pub struct Context {
     /// Existing indexes' column lists per table (leading columns first),
     /// when a catalog is known.
     pub indexes: Option<BTreeMap<TableKey, Vec<Vec<String>>>>,
+    /// Existing columns' types per table, as `format_type` prints them
+    /// (`character varying(100)`), when a catalog is known.
+    pub column_types: Option<BTreeMap<TableKey, BTreeMap<String, String>>>,
     /// Tables with at least this many rows are large: locking them is an
     /// error, not a warning.
     pub large_table_rows: u64,
@@ -50,6 +53,7 @@ impl Default for Context {
             pg_major: 15,
             table_rows: None,
             indexes: None,
+            column_types: None,
             large_table_rows: 100_000,
             runner_sets_lock_timeout: true,
             disabled: BTreeSet::new(),

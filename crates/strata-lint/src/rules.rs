@@ -952,14 +952,30 @@ impl Linter {
                 column, type_name, ..
             } => {
                 self.type_hygiene(column, type_name, emit);
-                if let Some((severity, note)) = self.weigh(size, key) {
+                let old = self
+                    .context
+                    .column_types
+                    .as_ref()
+                    .and_then(|types| types.get(key))
+                    .and_then(|columns| columns.get(column));
+                let verdict = old.map(|old| binary_compatible(old, type_name));
+                if verdict != Some(true)
+                    && let Some((severity, note)) = self.weigh(size, key)
+                {
+                    let what = match old {
+                        Some(old) => format!(
+                            "changing `{}.{column}` from {old} to {} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock",
+                            table.name, type_name.text
+                        ),
+                        None => format!(
+                            "changing the type of `{}.{column}` to {} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock, unless the types are binary compatible (varchar widening, varchar to text)",
+                            table.name, type_name.text
+                        ),
+                    };
                     emit(
                         HazardId::TableRewrite,
                         severity,
-                        format!(
-                            "changing the type of `{}.{column}` to {} rewrites the table and its indexes under an ACCESS EXCLUSIVE lock, unless the types are binary compatible (varchar widening, varchar to text){note}",
-                            table.name, type_name.text
-                        ),
+                        format!("{what}{note}"),
                         "expand and contract: add a column of the new type, write both, backfill in batches, move reads over, drop the old column later",
                     );
                 }
@@ -1234,6 +1250,64 @@ impl Linter {
                 "use timestamptz",
             ),
             _ => {}
+        }
+    }
+}
+
+/// The `(n, …)` modifiers of a type as PostgreSQL prints it.
+fn modifiers(text: &str) -> Vec<u32> {
+    text.split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(inside, _)| {
+            inside
+                .split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether changing a column from `old` (as `format_type` prints it) to
+/// `new` keeps the stored bytes, so that PostgreSQL rewrites nothing:
+/// varchar widened or made unbounded, varchar to text, numeric with more
+/// precision and the same scale, the same type again.
+fn binary_compatible(old: &str, new: &TypeName) -> bool {
+    let old = old.to_ascii_lowercase();
+    let (old_base, old_mods) = (
+        old.split('(').next().unwrap_or_default().trim().to_owned(),
+        modifiers(&old),
+    );
+    let new_mods = modifiers(&new.text);
+    if new.array != old.ends_with("[]") {
+        return false;
+    }
+    match (old_base.as_str(), new.base.as_str()) {
+        ("character varying", "varchar") => {
+            new_mods.is_empty()
+                || old_mods
+                    .first()
+                    .zip(new_mods.first())
+                    .is_some_and(|(o, n)| n >= o)
+        }
+        ("character varying" | "text", "text") => true,
+        ("numeric", "numeric") => match (old_mods.as_slice(), new_mods.as_slice()) {
+            (_, []) => true,
+            ([op, os], [np, ns]) => ns == os && np >= op,
+            ([op], [np]) => np >= op,
+            _ => false,
+        },
+        (old, new_base) => {
+            let same = matches!(
+                (old, new_base),
+                ("integer", "int4")
+                    | ("bigint", "int8")
+                    | ("smallint", "int2")
+                    | ("boolean", "bool")
+                    | ("timestamp with time zone", "timestamptz")
+                    | ("double precision", "float8")
+                    | ("real", "float4")
+            ) || old == new_base;
+            same && old_mods == new_mods
         }
     }
 }

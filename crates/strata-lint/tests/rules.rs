@@ -402,3 +402,45 @@ fn findings_carry_the_statement_line() {
     assert!(drop.message.contains("old_sessions"));
     assert!(!drop.help.is_empty());
 }
+
+#[test]
+fn a_type_change_that_keeps_the_bytes_rewrites_nothing() {
+    let mut context = with_rows(&[("users", 5_000_000)]);
+    context.column_types = Some(
+        [(
+            ("public".to_owned(), "users".to_owned()),
+            [
+                ("name".to_owned(), "character varying(100)".to_owned()),
+                ("id".to_owned(), "integer".to_owned()),
+                ("price".to_owned(), "numeric(10,2)".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    for free in [
+        "ALTER TABLE users ALTER COLUMN name TYPE varchar(200);",
+        "ALTER TABLE users ALTER COLUMN name TYPE text;",
+        "ALTER TABLE users ALTER COLUMN price TYPE numeric(12,2);",
+    ] {
+        let findings = lint(free, true, &context);
+        assert!(
+            !rules(&findings).contains(&HazardId::TableRewrite),
+            "{free}: {findings:?}"
+        );
+    }
+    for rewrite in [
+        "ALTER TABLE users ALTER COLUMN name TYPE varchar(50);",
+        "ALTER TABLE users ALTER COLUMN id TYPE bigint;",
+        "ALTER TABLE users ALTER COLUMN price TYPE numeric(12,3);",
+    ] {
+        let findings = lint(rewrite, true, &context);
+        assert_eq!(
+            worst(&findings, HazardId::TableRewrite),
+            Some(Severity::Error),
+            "{rewrite}: {findings:?}"
+        );
+    }
+}

@@ -38,6 +38,18 @@ pub struct Config {
     pub seed: Option<strata_seed::SeedConfig>,
     /// `[bootstrap]`: first-deploy files and the admin user.
     pub bootstrap: Option<crate::bootstrap::BootstrapConfig>,
+    /// `[check]`: the safety review's threshold and disabled rules.
+    pub check: Option<CheckConfig>,
+}
+
+/// `[check]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckConfig {
+    /// Tables with at least this many rows are large (default 100000).
+    pub large_table_rows: Option<u64>,
+    /// Rules turned off for the project (`["prefer-text"]`).
+    pub disable: Option<Vec<String>>,
 }
 
 /// `[migrations]`.
@@ -54,6 +66,8 @@ pub struct MigrationsConfig {
     pub statement_timeout: Option<String>,
     /// How often a migration is retried when a lock was not free in time.
     pub retries: Option<u32>,
+    /// Take a backup (pg_dump) before applying pending migrations.
+    pub backup: Option<bool>,
 }
 
 /// A string or a list of strings.
@@ -94,7 +108,7 @@ pub enum ConfigError {
     #[diagnostic(
         code(strata::config::invalid),
         help(
-            "known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, grants, [migrations] table and schema, [seed], [bootstrap]"
+            "known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, grants, [migrations] (table, schema, lock_timeout, statement_timeout, retries, backup), [check] (large_table_rows, disable), [seed], [bootstrap]"
         )
     )]
     Invalid {
@@ -224,6 +238,8 @@ pub struct Settings {
     pub bootstrap: crate::bootstrap::BootstrapConfig,
     /// Timeouts and retries of `migrate`.
     pub migrate: MigrateDefaults,
+    /// `[check]` of strata.toml.
+    pub check: CheckSettings,
 }
 
 /// `migrate`'s settings from strata.toml.
@@ -235,6 +251,17 @@ pub struct MigrateDefaults {
     pub statement_timeout: Option<std::time::Duration>,
     /// Retries after a lock timeout (default 3).
     pub retries: u32,
+    /// Take a backup before applying pending migrations (default no).
+    pub backup: bool,
+}
+
+/// `check`'s settings from strata.toml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckSettings {
+    /// Tables with at least this many rows are large.
+    pub large_table_rows: u64,
+    /// Rules turned off for the project.
+    pub disabled: std::collections::BTreeSet<strata_sql::HazardId>,
 }
 
 /// Parses `500ms`, `5s`, `15min`, `2h` (a bare number is milliseconds, as
@@ -496,6 +523,28 @@ pub fn resolve(
         )?,
         statement_timeout: duration("statement_timeout", &migrations.statement_timeout, None)?,
         retries: migrations.retries.unwrap_or(3),
+        backup: migrations.backup.unwrap_or(false),
+    };
+    let check_config = config.check.unwrap_or_default();
+    let mut disabled = std::collections::BTreeSet::new();
+    for rule in check_config.disable.unwrap_or_default() {
+        let id = strata_sql::HazardId::parse(&rule).ok_or_else(|| ConfigError::Value {
+            setting: "check.disable".to_owned(),
+            source_name: config_name(),
+            reason: format!(
+                "unknown rule `{rule}`; the rules are: {}",
+                strata_sql::HazardId::ALL
+                    .iter()
+                    .map(|id| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?;
+        disabled.insert(id);
+    }
+    let check = CheckSettings {
+        large_table_rows: check_config.large_table_rows.unwrap_or(100_000),
+        disabled,
     };
     let production = config.production.unwrap_or(false)
         || env("STRATA_ENV").is_some_and(|v| v.eq_ignore_ascii_case("production"));
@@ -525,6 +574,7 @@ pub fn resolve(
             Grants::Ignored
         },
         migrate,
+        check,
     })
 }
 

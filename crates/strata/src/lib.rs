@@ -26,6 +26,7 @@
 
 pub mod backup;
 pub mod bootstrap;
+pub mod check;
 pub mod config;
 pub mod desired;
 mod error;

@@ -140,7 +140,22 @@ pub fn generate(
         &RenderContext::new(&previous, &wanted),
         Dialect::Postgres,
     );
-    // The rollback is the reverse plan, with the renames reversed.
+    // The rollback is the reverse plan, with the renames reversed. A
+    // column rename names its table as the target side does: in reverse,
+    // that is the table's old name.
+    let old_table_name = |schema: &str, name: &str| -> String {
+        plan.changes
+            .iter()
+            .find_map(|change| match change {
+                Change::RenameTable { from, to }
+                    if from.schema.as_str() == schema && to.as_str() == name =>
+                {
+                    Some(from.name.to_string())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| name.to_owned())
+    };
     let reverse_renames: Vec<RenameRequest> = plan
         .changes
         .iter()
@@ -155,7 +170,7 @@ pub fn generate(
             Change::RenameColumn { table, from, to } => RenameRequest::parse(&format!(
                 "{}.{}.{}={}",
                 quoted_part(&table.schema),
-                quoted_part(&table.name),
+                quoted_part(&old_table_name(&table.schema, &table.name)),
                 quoted_part(to),
                 quoted_part(from)
             ))
