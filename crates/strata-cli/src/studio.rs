@@ -39,12 +39,26 @@ pub(crate) fn run(settings: &Settings, args: &StudioArgs, out: &mut Output) -> E
             if args.read_only { "" } else { " and change" }
         ));
     }
-    let mode = if args.read_only { " (read-only)" } else { "" };
-    out.out(&format!(
-        "strata studio{mode} for {}\n{}\n",
-        studio.database(),
-        studio.url()
-    ));
+    if out.json {
+        // For scripts: one line, then the server.
+        out.out(
+            &json!({
+                "url": studio.url(),
+                "address": studio.address().to_string(),
+                "token": studio.token(),
+                "database": studio.database(),
+                "read_only": args.read_only,
+            })
+            .to_string(),
+        );
+    } else {
+        let mode = if args.read_only { " (read-only)" } else { "" };
+        out.out(&format!(
+            "strata studio{mode} for {}\n{}\n",
+            studio.database(),
+            studio.url()
+        ));
+    }
     out.status("open the URL above in a browser; Ctrl-C stops the studio");
     studio.serve();
     ExitCode::SUCCESS

@@ -156,6 +156,29 @@ fn another_address_takes_the_flag_and_a_warning() {
 }
 
 #[test]
+fn json_gives_scripts_the_url_and_token() {
+    let db = strata_testkit::database();
+    let studio = Studio::start(&db.url(), &["--json"]);
+    let line = Studio::until(&studio.stdout, "token")
+        .pop()
+        .expect("a line");
+    let value: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
+    let token = value["token"].as_str().expect("a token");
+    let address = value["address"].as_str().expect("an address");
+    assert_eq!(
+        value["url"].as_str(),
+        Some(format!("http://{address}/?token={token}").as_str())
+    );
+    assert_eq!(value["read_only"], false);
+    let (status, _) = get(
+        address,
+        "/api/schema",
+        &format!("X-Strata-Token: {token}\r\n"),
+    );
+    assert_eq!(status, 200);
+}
+
+#[test]
 fn a_wrong_password_fails_before_any_url() {
     let (_cluster, mut info) = strata_testkit::password_cluster("right-Secret-1");
     info.password = Some("wrong-Secret-2".to_owned());
