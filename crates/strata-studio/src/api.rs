@@ -15,7 +15,7 @@ use strata_syntax::quote_qualified;
 use crate::console::{self, ConsoleMode};
 use crate::grid::{self, Key, PageRequest, Relation};
 use crate::http::{Request, Response};
-use crate::pool::{Pool, in_transaction};
+use crate::pool::{End, Pool, in_transaction};
 use crate::{MigrationStatus, StudioError};
 
 /// What every request shares.
@@ -328,7 +328,7 @@ fn one_row(
     query: &grid::Query,
     verb: &str,
 ) -> Result<Vec<Option<String>>, StudioError> {
-    in_transaction(&state.pool, "BEGIN", true, |conn| {
+    in_transaction(&state.pool, "BEGIN", End::Commit, |conn| {
         let mut result = conn.query_params(&query.sql, &query.param_refs())?;
         match result.rows.len() {
             1 => Ok(result.rows.remove(0)),

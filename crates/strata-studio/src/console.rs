@@ -14,7 +14,7 @@ use serde::Serialize;
 use strata_postgres::{Connection, PgError, TextRows};
 
 use crate::StudioError;
-use crate::pool::{Pool, in_transaction};
+use crate::pool::{End, Pool, transaction};
 
 /// Rows shown per result.
 pub(crate) const MAX_ROWS: usize = 1000;
@@ -66,6 +66,11 @@ impl ConsoleResult {
 }
 
 /// Runs the console's SQL.
+///
+/// The console's connection is closed afterwards, never pooled: whatever
+/// session state the SQL leaves behind (a `SET`, an advisory lock, a
+/// `LISTEN`, a temporary table, a prepared statement) ends with it, and
+/// never reaches the grid or the next console run.
 pub(crate) fn run(
     pool: &Pool,
     sql: &str,
@@ -74,44 +79,37 @@ pub(crate) fn run(
     let statements = strata_syntax::split_statements(sql)
         .map_err(|e| StudioError::BadRequest(format!("could not read the SQL: {e}")))?;
     match (statements.len(), mode) {
-        (0, _) => Err(StudioError::BadRequest(
-            "there is no statement to run".to_owned(),
-        )),
-        (1, ConsoleMode::ReadOnly) => {
-            in_transaction(pool, "BEGIN READ ONLY", false, |conn| one(conn, sql))
+        (0, _) => {
+            return Err(StudioError::BadRequest(
+                "there is no statement to run".to_owned(),
+            ));
         }
-        (_, ConsoleMode::ReadOnly) => Err(StudioError::BadRequest(format!(
-            "read-only mode runs one statement at a time, and this is {}: run them one by one, or switch to write mode",
-            statements.len()
-        ))),
-        (1, ConsoleMode::Write) => {
-            let mut conn = pool.get()?;
-            let described = conn.describe(sql);
-            pool.put(conn);
-            if described?.is_empty() {
-                // No rows to page through: run it as it is, outside a
-                // transaction block, so VACUUM or CREATE INDEX
-                // CONCURRENTLY work too.
-                script(pool, sql)
-            } else {
-                in_transaction(pool, "BEGIN", true, |conn| one(conn, sql))
-            }
+        (1, _) | (_, ConsoleMode::Write) => {}
+        (n, ConsoleMode::ReadOnly) => {
+            return Err(StudioError::BadRequest(format!(
+                "read-only mode runs one statement at a time, and this is {n}: run them one by one, or switch to write mode"
+            )));
         }
-        // A script: the simple protocol runs it as one implicit
-        // transaction (unless it holds its own BEGIN/COMMIT).
-        (_, ConsoleMode::Write) => script(pool, sql),
     }
-}
-
-fn script(pool: &Pool, sql: &str) -> Result<Vec<ConsoleResult>, StudioError> {
     let mut conn = pool.get()?;
-    let results = conn.simple_results(sql);
-    // Leave no transaction the script opened behind (a warning, not an
-    // error, when there is none).
-    if conn.execute("ROLLBACK").is_ok() {
-        pool.put(conn);
+    if mode == ConsoleMode::ReadOnly {
+        return transaction(&mut conn, "BEGIN READ ONLY", End::Rollback, |conn| {
+            one(conn, sql)
+        })?;
     }
-    Ok(results?.into_iter().map(ConsoleResult::from_rows).collect())
+    // Write mode. One statement that returns rows is read through a
+    // cursor, in a transaction; anything else runs as it is, outside a
+    // transaction block, so VACUUM or CREATE INDEX CONCURRENTLY work too,
+    // and a script runs as the simple protocol's one implicit transaction
+    // (unless it holds its own BEGIN/COMMIT).
+    if statements.len() == 1 && !conn.describe(sql)?.is_empty() {
+        return transaction(&mut conn, "BEGIN", End::Commit, |conn| one(conn, sql))?;
+    }
+    Ok(conn
+        .simple_results(sql)?
+        .into_iter()
+        .map(ConsoleResult::from_rows)
+        .collect())
 }
 
 /// One statement, inside the caller's transaction.

@@ -67,33 +67,47 @@ impl Pool {
     }
 }
 
-/// Runs `work` between `begin` and `COMMIT`, or `ROLLBACK` when it fails
-/// (or when `commit` is false). A connection whose transaction could not
-/// be ended is not given back to the pool.
+/// How a transaction ends when its work succeeded (it is always rolled
+/// back when the work failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    Commit,
+    Rollback,
+}
+
+/// Runs `work` between `begin` and its end. The outer error says the
+/// transaction could not be begun or ended: the connection may still be in
+/// it and must not be used again. A failed `COMMIT` (a deferred
+/// constraint, a serialization failure) is the work's error.
+pub(crate) fn transaction<T, E: From<PgError>>(
+    conn: &mut Connection,
+    begin: &str,
+    end: End,
+    work: impl FnOnce(&mut Connection) -> Result<T, E>,
+) -> Result<Result<T, E>, PgError> {
+    conn.execute(begin)?;
+    let result = work(conn);
+    if result.is_ok() && end == End::Commit {
+        return Ok(match conn.execute("COMMIT") {
+            Ok(()) => result,
+            Err(error @ PgError::Database { .. }) => Err(error.into()),
+            Err(error) => return Err(error),
+        });
+    }
+    conn.execute("ROLLBACK")?;
+    Ok(result)
+}
+
+/// [`transaction`] on a pooled connection, given back afterwards when the
+/// transaction ended.
 pub(crate) fn in_transaction<T, E: From<PgError>>(
     pool: &Pool,
     begin: &str,
-    commit: bool,
+    end: End,
     work: impl FnOnce(&mut Connection) -> Result<T, E>,
 ) -> Result<T, E> {
     let mut conn = pool.get()?;
-    conn.execute(begin)?;
-    let result = work(&mut conn);
-    let end = if result.is_ok() && commit {
-        "COMMIT"
-    } else {
-        "ROLLBACK"
-    };
-    match conn.execute(end) {
-        Ok(()) => pool.put(conn),
-        Err(error) => {
-            drop(conn);
-            // A failed COMMIT is the statement's failure (a deferred
-            // constraint, a serialization error): report it.
-            if result.is_ok() {
-                return Err(error.into());
-            }
-        }
-    }
+    let result = transaction(&mut conn, begin, end, work)?;
+    pool.put(conn);
     result
 }

@@ -429,6 +429,37 @@ fn the_console_cannot_leave_its_read_only_transaction() {
 }
 
 #[test]
+fn console_sessions_end_with_each_run() {
+    let db = strata_testkit::database();
+    db.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);");
+    let running = studio(&db, false);
+    let reply = running.api("/api/sql", &json!({"sql": "SELECT pg_advisory_lock(42)"}));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = running.api(
+        "/api/sql",
+        &json!({"sql": "SET search_path = nowhere; SET statement_timeout = 1", "mode": "write"}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // The lock went with its session (which ends a moment after the reply).
+    let started = std::time::Instant::now();
+    while db.value("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") != "0" {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the console's advisory lock outlived its run"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Nothing the console SET reaches the grid or the next console run.
+    let page = running.api("/api/rows", &json!({"schema": "public", "name": "t"}));
+    assert_eq!(page.json()["rows"], json!([["1"]]));
+    let reply = running.api(
+        "/api/sql",
+        &json!({"sql": "SELECT pg_sleep(0.05), count(*) FROM t"}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
 fn the_password_never_shows() {
     let (_cluster, info) = strata_testkit::password_cluster("s3cret-Pa55");
     let options = StudioOptions {
