@@ -182,3 +182,27 @@ fn a_browser_without_the_token_gets_401() {
     let body = browser.wait_text("body", |t| t.contains("401"));
     assert!(!body.contains(&running.token));
 }
+
+#[test]
+fn read_only_offers_no_way_to_write() {
+    let db = shop();
+    let running = studio(&db, true);
+    let browser = Browser::start();
+    browser.goto(&running.url);
+    browser.wait_text("#read-only-badge", |t| t == "read-only");
+    browser.click(&browser.find("#tables a.table-link[data-table=\"public.users\"]"));
+    browser.wait_count("#grid tbody tr", 100);
+    assert!(browser.find_all("#insert-row").is_empty());
+    assert!(browser.find_all(".row-delete").is_empty());
+    browser.double_click(&browser.find(&first_cell("name")));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(browser.find_all(".cell-input").is_empty());
+
+    browser.click(&browser.find("#nav-sql"));
+    let write = browser.find("#sql-mode option[value=\"write\"]");
+    let disabled = browser.run_async(
+        "const done = arguments[arguments.length - 1];
+         done(document.querySelector('#sql-mode option[value=\"write\"]').disabled);",
+    );
+    assert_eq!(disabled, true, "{write}");
+}
