@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -171,13 +172,28 @@ impl Browser {
     pub(crate) fn start() -> Browser {
         let lock = browser_lock();
         let port = free_port();
+        // A process group of its own, so that Drop ends chromedriver and
+        // every Chromium process it started, even when a test fails half
+        // way through starting them.
         let driver = Command::new(find_program(&["chromedriver"]))
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("start chromedriver (Debian: apt install chromium chromium-driver)");
         let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let profile = std::env::temp_dir().join(format!(
+            "strata-studio-chromium-{}-{port}",
+            std::process::id()
+        ));
+        let mut browser = Browser {
+            driver,
+            address,
+            session: String::new(),
+            profile,
+            _lock: lock,
+        };
         let started = Instant::now();
         while TcpStream::connect(address).is_err() {
             assert!(
@@ -186,10 +202,6 @@ impl Browser {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        let profile = std::env::temp_dir().join(format!(
-            "strata-studio-chromium-{}-{port}",
-            std::process::id()
-        ));
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -198,7 +210,7 @@ impl Browser {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--window-size=1400,1000",
-                    format!("--user-data-dir={}", profile.display()),
+                    format!("--user-data-dir={}", browser.profile.display()),
                 ],
             },
         }}});
@@ -210,17 +222,11 @@ impl Browser {
             Some(&capabilities.to_string()),
         );
         assert_eq!(reply.status, 200, "new WebDriver session: {}", reply.body);
-        let session = reply.json()["value"]["sessionId"]
+        reply.json()["value"]["sessionId"]
             .as_str()
             .expect("a session id")
-            .to_owned();
-        Browser {
-            driver,
-            address,
-            session,
-            profile,
-            _lock: lock,
-        }
+            .clone_into(&mut browser.session);
+        browser
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
@@ -386,14 +392,19 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = http(
-            self.address,
-            "DELETE",
-            &format!("/session/{}", self.session),
-            &[],
-            None,
-        );
-        let _ = self.driver.kill();
+        if !self.session.is_empty() {
+            let _ = http(
+                self.address,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                &[],
+                None,
+            );
+        }
+        // What the session's end left running, the whole group.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
