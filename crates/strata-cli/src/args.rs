@@ -83,6 +83,8 @@ pub(crate) enum Command {
     Studio(StudioArgs),
     /// Fill the database with deterministic, realistic test data (development only)
     Seed(crate::seed::SeedArgs),
+    /// Drop everything in the managed schemas, build them again (push or migrate) and seed (development only)
+    Reset(crate::reset::ResetArgs),
     /// First-deploy data: bootstrap SQL files, each applied once; `bootstrap admin` creates the admin
     Bootstrap(crate::bootstrap::BootstrapArgs),
     /// Take a backup of the database (pg_dump, custom format)

@@ -9,6 +9,7 @@ mod migrations;
 mod output;
 mod prompt;
 mod push;
+mod reset;
 mod seed;
 mod studio;
 
@@ -92,6 +93,10 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, strata::Error> {
         Command::Seed(args) => {
             ensure_local_running(&settings, out)?;
             seed::run(&settings, args, out)
+        }
+        Command::Reset(args) => {
+            ensure_local_running(&settings, out)?;
+            reset::run(&settings, &cli.global, args, out)
         }
         Command::Bootstrap(args) => {
             ensure_local_running(&settings, out)?;

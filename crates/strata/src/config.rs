@@ -40,6 +40,16 @@ pub struct Config {
     pub bootstrap: Option<crate::bootstrap::BootstrapConfig>,
     /// `[check]`: the safety review's threshold and disabled rules.
     pub check: Option<CheckConfig>,
+    /// `[reset]`: how `strata reset` builds the schema again.
+    pub reset: Option<ResetConfig>,
+}
+
+/// `[reset]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfig {
+    /// `push` (the schema files) or `migrate` (the migrations folder).
+    pub using: Option<crate::reset::ResetUsing>,
 }
 
 /// `[check]`.
@@ -108,7 +118,7 @@ pub enum ConfigError {
     #[diagnostic(
         code(strata::config::invalid),
         help(
-            "known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, grants, [migrations] (table, schema, lock_timeout, statement_timeout, retries, backup), [check] (large_table_rows, disable), [seed], [bootstrap]"
+            "known keys: dialect, schema, out, database_url, shadow_database_url, schemas, production, grants, [migrations] (table, schema, lock_timeout, statement_timeout, retries, backup), [check] (large_table_rows, disable), [reset] (using), [seed], [bootstrap]"
         )
     )]
     Invalid {
@@ -240,6 +250,8 @@ pub struct Settings {
     pub migrate: MigrateDefaults,
     /// `[check]` of strata.toml.
     pub check: CheckSettings,
+    /// `[reset] using` of strata.toml.
+    pub reset_using: Option<crate::reset::ResetUsing>,
 }
 
 /// `migrate`'s settings from strata.toml.
@@ -575,6 +587,7 @@ pub fn resolve(
         },
         migrate,
         check,
+        reset_using: config.reset.and_then(|r| r.using),
     })
 }
 

@@ -34,6 +34,7 @@ pub mod local;
 pub mod migrate;
 pub mod pull;
 pub mod push;
+pub mod reset;
 pub mod seed;
 
 pub use config::Settings;

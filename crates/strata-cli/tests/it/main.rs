@@ -5,6 +5,7 @@ mod check;
 mod interop;
 mod migrations;
 mod push;
+mod reset;
 mod seed;
 mod studio;
 mod support;
