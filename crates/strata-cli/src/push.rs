@@ -112,7 +112,52 @@ pub(crate) fn run(
         plural(report.transactions),
         report.elapsed.as_secs_f64()
     ));
+    out.out(&summary(&plan));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the managed schemas hold now: `8 tables (…), 4 enums, … in public`.
+fn summary(plan: &PushPlan) -> String {
+    let catalog = &plan.desired;
+    let counts = catalog.counts();
+    let mut parts = vec![format!(
+        "{} table{} ({} columns, {} foreign keys, {} indexes)",
+        counts.tables,
+        plural(counts.tables),
+        counts.columns,
+        counts.foreign_keys,
+        counts.indexes
+    )];
+    let triggers: usize = catalog.tables.values().map(|t| t.triggers.len()).sum();
+    let policies: usize = catalog.tables.values().map(|t| t.policies.len()).sum();
+    for (n, what) in [
+        (counts.enums, "enum"),
+        (catalog.domains.len(), "domain"),
+        (counts.sequences, "sequence"),
+        (catalog.views.len(), "view"),
+        (catalog.functions.len(), "function"),
+        (triggers, "trigger"),
+        (policies, "policy"),
+        (counts.extensions, "extension"),
+    ] {
+        if n > 0 {
+            let noun = if n == 1 {
+                what.to_owned()
+            } else if what == "policy" {
+                "policies".to_owned()
+            } else {
+                format!("{what}s")
+            };
+            parts.push(format!("{n} {noun}"));
+        }
+    }
+    let schemas: Vec<&str> = plan.scope.schemas.iter().map(String::as_str).collect();
+    format!(
+        "{} now has {} in {}.",
+        plan.target,
+        parts.join(", "),
+        schemas.join(", ")
+    )
 }
 
 fn json_flow(

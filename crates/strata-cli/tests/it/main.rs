@@ -5,6 +5,7 @@ mod check;
 mod interop;
 mod migrations;
 mod push;
+mod quickstart;
 mod reset;
 mod seed;
 mod studio;
