@@ -11,7 +11,6 @@ use strata_syntax::{quote_ident, quote_qualified};
 
 use crate::SeedError;
 use crate::check::Op;
-use crate::generate::Generator;
 use crate::plan::{Existing, FixedData, ForeignMode, ForeignPlan, SeedPlan, Source, TablePlan};
 use crate::rng::Rng;
 use crate::value::{Value, write_copy_field};
@@ -391,7 +390,6 @@ fn load_table(
     let mut row: Vec<Value> = vec![Value::Null; table.columns.len()];
     let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
     let mut scratch = String::new();
-    let mut sent = 0u64;
     let mut made = 0u64;
     let mut one_to_one_used: Vec<usize> = vec![0; table.foreign.len()];
     progress(Progress::Table {
@@ -485,12 +483,11 @@ fn load_table(
         if buffer.len() >= CHUNK {
             copy.write(&buffer)?;
             buffer.clear();
-            sent = made;
             progress(Progress::Table {
                 name,
                 index,
                 tables,
-                done: sent,
+                done: made,
                 total: count,
             });
         }
@@ -506,7 +503,6 @@ fn load_table(
         done: made,
         total: count,
     });
-    let _ = sent;
     Ok((stored, table.count.saturating_sub(made)))
 }
 
@@ -527,15 +523,11 @@ fn set_null(fk: &ForeignPlan, row: &mut [Value]) {
 fn fill_row(table: &TablePlan, rngs: &mut [Rng], row_number: u64, row: &mut [Value]) {
     for (c, column) in table.columns.iter().enumerate() {
         row[c] = match &column.source {
-            Source::Generate(generator) => generate(generator, &mut rngs[c], row_number),
+            Source::Generate(generator) => generator.value(&mut rngs[c], row_number),
             Source::Constant(value) => value.clone(),
             Source::Foreign => Value::Null,
         };
     }
-}
-
-fn generate(generator: &Generator, rng: &mut Rng, row_number: u64) -> Value {
-    generator.value(rng, row_number)
 }
 
 /// Makes `left op right` hold between generated columns by moving the
