@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! static MIGRATIONS: strata::migrate::EmbeddedMigrations = strata::embed_migrations!("drizzle");
+//! static MIGRATIONS: strata::migrate::EmbeddedMigrations = strata::embed_migrations!("tests/fixtures/embedded");
 //!
 //! let info = strata::ConnInfo::parse_url(&std::env::var("DATABASE_URL")?)?;
 //! let mut conn = strata::Connection::connect(&info)?;
