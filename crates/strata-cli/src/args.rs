@@ -87,6 +87,8 @@ pub(crate) enum Command {
     Reset(crate::reset::ResetArgs),
     /// First-deploy data: bootstrap SQL files, each applied once; `bootstrap admin` creates the admin
     Bootstrap(crate::bootstrap::BootstrapArgs),
+    /// Update a large table in short batches by key, resumable (a data migration)
+    Backfill(crate::backfill::BackfillArgs),
     /// Take a backup of the database (pg_dump, custom format)
     Backup(crate::backup::BackupArgs),
     /// Restore a backup taken with `strata backup` (pg_restore)

@@ -1,6 +1,7 @@
 //! The `strata` command.
 
 mod args;
+mod backfill;
 mod backup;
 mod bootstrap;
 mod check;
@@ -101,6 +102,10 @@ fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, strata::Error> {
         Command::Bootstrap(args) => {
             ensure_local_running(&settings, out)?;
             bootstrap::run(&settings, args, out)
+        }
+        Command::Backfill(args) => {
+            ensure_local_running(&settings, out)?;
+            backfill::run(&settings, args, out)
         }
         Command::Backup(args) => {
             ensure_local_running(&settings, out)?;

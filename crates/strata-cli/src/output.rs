@@ -86,7 +86,7 @@ impl Output {
         }
     }
 
-    fn paint_err(&self, text: &str, paint: Paint) -> String {
+    pub(crate) fn paint_err(&self, text: &str, paint: Paint) -> String {
         if self.color_err {
             format!("\x1b[{}m{text}\x1b[0m", paint.code())
         } else {
@@ -166,6 +166,18 @@ impl Output {
         eprint!("\r\x1b[2K[{bar}] {label} {done}/{total} rows");
         let _ = io::stderr().flush();
         self.progress_shown = true;
+    }
+
+    /// Replaces the progress line on a terminal; false (nothing shown)
+    /// when stderr is not one or the output is JSON.
+    pub(crate) fn bar_line(&mut self, line: &str) -> bool {
+        if !self.stderr_terminal || self.json {
+            return false;
+        }
+        eprint!("\r\x1b[2K{line}");
+        let _ = io::stderr().flush();
+        self.progress_shown = true;
+        true
     }
 
     fn clear_progress(&mut self) {

@@ -24,6 +24,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod backfill;
 pub mod backup;
 pub mod bootstrap;
 pub mod check;
