@@ -113,6 +113,10 @@ pub(crate) enum DbAction {
 }
 
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line flags"
+)]
 pub(crate) struct PushArgs {
     /// Print the SQL that would run, and run nothing
     #[arg(long)]
@@ -126,9 +130,16 @@ pub(crate) struct PushArgs {
     /// Load the schema files again even if they did not change
     #[arg(long)]
     pub(crate) refresh: bool,
+    /// Apply in online phases that keep a live app running (concurrent index builds, NOT VALID then VALIDATE, expand/contract), each lock under lock_timeout with retries
+    #[arg(long)]
+    pub(crate) online: bool,
 }
 
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line flags"
+)]
 pub(crate) struct GenerateArgs {
     /// The migration's name (the file is NNNN_NAME.sql)
     #[arg(long)]
@@ -145,6 +156,9 @@ pub(crate) struct GenerateArgs {
     /// Replay the migrations and load the schema files again even if nothing changed
     #[arg(long)]
     pub(crate) refresh: bool,
+    /// Write online migrations: expand, concurrent (no transaction), validate and contract steps that keep a live app running
+    #[arg(long)]
+    pub(crate) online: bool,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +191,9 @@ pub(crate) struct MigrateArgs {
     /// How often to retry a migration whose lock timed out
     #[arg(long, value_name = "N")]
     pub(crate) retries: Option<u32>,
+    /// Apply contract migrations too (the last step of an online change, written by `generate --online`)
+    #[arg(long)]
+    pub(crate) contract: bool,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,7 @@ pub(crate) fn generate_command(
         } else {
             CachePolicy::Use
         },
+        online: args.online,
     };
     let mut terminal = TerminalRenames;
     let mut none = NoRenames;
@@ -71,7 +72,25 @@ pub(crate) fn generate_command(
         .iter()
         .filter(|s| s.is_data_loss())
         .count();
-    if !global.json && !generated.custom {
+    if !global.json && !generated.custom && !generated.online.is_empty() {
+        let title = out.paint(
+            &format!(
+                "Online migrations: {} statement(s) in {} step(s)",
+                generated.statements.len(),
+                generated.online.len()
+            ),
+            Paint::Bold,
+        );
+        out.out(&title);
+        let mut n = 0;
+        for step in &generated.online {
+            out.out(&out.paint(&format!("\n{}", step_title(step.kind)), Paint::Bold));
+            for statement in &step.statements {
+                n += 1;
+                out.statement(n, statement);
+            }
+        }
+    } else if !global.json && !generated.custom {
         let title = out.paint(
             &format!("Migration: {} statement(s)", generated.statements.len()),
             Paint::Bold,
@@ -123,6 +142,14 @@ pub(crate) fn generate_command(
         out.out(
             "Write the migration's SQL in it, and the SQL that undoes it in the rollback file.",
         );
+    } else if generated
+        .online
+        .iter()
+        .any(|s| s.kind == strata_sql::PhaseKind::Contract)
+    {
+        out.out(&format!(
+            "Safety: {losses} statement(s) destroy data. Deploy in steps: `strata migrate` applies everything up to the contract migration, together with the app version that works with both forms; once every instance runs it, `strata migrate --contract` applies the rest."
+        ));
     } else {
         let warnings = generated
             .statements
@@ -135,6 +162,22 @@ pub(crate) fn generate_command(
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The heading of an online step.
+pub(crate) fn step_title(kind: strata_sql::PhaseKind) -> &'static str {
+    use strata_sql::PhaseKind;
+    match kind {
+        PhaseKind::Expand => "expand (one transaction; additive, brief locks)",
+        PhaseKind::Concurrent => {
+            "concurrent (no transaction; builds and backfills that do not block writes)"
+        }
+        PhaseKind::Attach => "attach (one transaction; constraints over the indexes just built)",
+        PhaseKind::Validate => "validate (one transaction; scans without blocking writes)",
+        PhaseKind::Contract => {
+            "contract (one transaction; once the app no longer uses the old form)"
+        }
+    }
 }
 
 pub(crate) fn migrate_command(
@@ -163,6 +206,7 @@ pub(crate) fn migrate_command(
         lock_timeout: parse(&args.lock_timeout, settings.migrate.lock_timeout)?,
         statement_timeout: parse(&args.statement_timeout, settings.migrate.statement_timeout)?,
         retries: args.retries.unwrap_or(settings.migrate.retries),
+        contract: args.contract,
     };
     let mut conn = Connection::connect(&settings.database)?;
     if args.dry_run {
@@ -236,6 +280,13 @@ pub(crate) fn migrate_command(
     } else {
         let done = out.paint("Applied", Paint::Green);
         out.out(&format!("{done} {} migration(s).", report.applied.len()));
+    }
+    if let Some(held) = &report.held
+        && !global.json
+    {
+        out.out(&format!(
+            "Held back: {held} is a contract migration; run `strata migrate --contract` once every instance of the app runs the new version."
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

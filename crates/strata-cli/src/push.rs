@@ -33,6 +33,7 @@ pub(crate) fn run(
         } else {
             CachePolicy::Use
         },
+        online: args.online,
     };
     // Check the schema files before touching the database.
     let files = strata::desired::read_schema_files(settings)?;
@@ -172,6 +173,7 @@ fn json_flow(
         "applied": false,
         "statements": plan.statements,
         "transactions": plan.transactions,
+        "phases": plan.phases,
         "unmanaged": plan.unmanaged,
         "unmanaged_missing": plan.unmanaged_missing,
         "possible_renames": plan.plan.possible_renames.iter().map(strata_diff::PossibleRename::flag).collect::<Vec<_>>(),
@@ -229,7 +231,17 @@ fn print_plan(plan: &PushPlan, out: &mut Output) {
     );
     out.out(&title);
     for (i, statement) in plan.statements.iter().enumerate() {
+        if let Some(phase) = plan.phases.iter().find(|p| p.start == i) {
+            let heading = crate::migrations::step_title(phase.kind);
+            out.out(&out.paint(&format!("\n{heading}"), Paint::Bold));
+        }
         out.statement(i + 1, statement);
+    }
+    if let Some((timeout, retries)) = plan.lock_timeout {
+        out.out(&format!(
+            "\nEvery transaction runs under lock_timeout = {} ms, tried again up to {retries} time(s) when a lock is not free.",
+            timeout.as_millis()
+        ));
     }
     if plan.transactions.iter().filter(|b| b.transactional).count() > 1 {
         out.out(&format!(
@@ -246,8 +258,11 @@ fn print_script(plan: &PushPlan, out: &mut Output) {
         out.out("-- No changes: the database matches the schema files.");
         return;
     }
-    for statement in &plan.statements {
+    for (i, statement) in plan.statements.iter().enumerate() {
         let mut text = String::new();
+        if let Some(phase) = plan.phases.iter().find(|p| p.start == i) {
+            let _ = writeln!(text, "-- {}", crate::migrations::step_title(phase.kind));
+        }
         for hazard in &statement.hazards {
             let _ = writeln!(
                 text,

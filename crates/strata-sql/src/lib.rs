@@ -21,6 +21,7 @@
 #![deny(clippy::disallowed_methods)]
 
 mod hazard;
+mod online;
 mod postgres;
 mod types;
 
@@ -31,6 +32,7 @@ use strata_diff::Plan;
 use strata_model::{Catalog, Ident, QualifiedName, TableStats};
 
 pub use hazard::{Hazard, HazardId, Severity};
+pub use online::{OnlineError, Phase, PhaseKind, online};
 
 /// The SQL dialects strata speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -93,6 +93,15 @@ pub enum Error {
         /// What was tried and why each failed.
         reasons: String,
     },
+    /// A change with no online form.
+    #[error("{0}")]
+    #[diagnostic(
+        code(strata::online::unsupported),
+        help(
+            "plan it without --online (the plan shows the locks it takes), or change it in steps strata can do online: drop the constraint first, then rename or retype the column"
+        )
+    )]
+    Online(#[from] strata_sql::OnlineError),
     /// A statement of a plan failed.
     #[error("statement {number} of {total} failed: {error}\n  {sql}\n{outcome}")]
     #[diagnostic(code(strata::apply::failed))]

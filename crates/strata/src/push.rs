@@ -21,6 +21,21 @@ pub struct PushOptions {
     pub renames: Vec<RenameRequest>,
     /// Whether to use the desired-state cache.
     pub cache: CachePolicy,
+    /// Write the plan in online phases (no long locks; see
+    /// [`strata_sql::online`]), each transaction under `lock_timeout`
+    /// with retries.
+    pub online: bool,
+}
+
+/// Where a phase of an online plan is among the statements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhaseSpan {
+    /// Which phase.
+    pub kind: strata_sql::PhaseKind,
+    /// Index of its first statement.
+    pub start: usize,
+    /// One past its last.
+    pub end: usize,
 }
 
 /// A planned push: what is there, what should be, and the statements in
@@ -55,6 +70,12 @@ pub struct PushPlan {
     /// What the plan manages.
     #[serde(skip)]
     pub scope: Scope,
+    /// The phases of an online plan (empty otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseSpan>,
+    /// `lock_timeout` for every transaction, with retries (online plans).
+    #[serde(skip)]
+    pub lock_timeout: Option<(Duration, u32)>,
 }
 
 impl PushPlan {
@@ -126,7 +147,7 @@ pub fn plan_push(
     };
     let mut renames = options.renames.clone();
     renames.extend(crate::desired::rename_annotations(files));
-    plan_between(
+    let mut plan = plan_between(
         conn,
         current,
         server,
@@ -135,7 +156,62 @@ pub fn plan_push(
         scope,
         &renames,
         resolver,
-    )
+    )?;
+    if options.online {
+        make_online(&mut plan, settings)?;
+    }
+    Ok(plan)
+}
+
+/// Rewrites a push plan in online phases: transactional phases batched as
+/// usual, concurrent statements one by one, every transaction under the
+/// configured `lock_timeout` (2 s when none) with retries.
+///
+/// # Errors
+/// A change with no online form.
+pub fn make_online(plan: &mut PushPlan, settings: &Settings) -> Result<(), Error> {
+    let ctx = RenderContext::new(&plan.current, &plan.desired);
+    let phases = strata_sql::online(&plan.plan, &ctx, Dialect::Postgres)?;
+    let mut statements = Vec::new();
+    let mut transactions = Vec::new();
+    let mut spans = Vec::new();
+    for phase in phases {
+        let start = statements.len();
+        if phase.kind.transactional() {
+            for batch in batches(&phase.statements, &plan.server) {
+                transactions.push(Batch {
+                    start: start + batch.start,
+                    end: start + batch.end,
+                    transactional: batch.transactional,
+                });
+            }
+        } else {
+            for i in 0..phase.statements.len() {
+                transactions.push(Batch {
+                    start: start + i,
+                    end: start + i + 1,
+                    transactional: false,
+                });
+            }
+        }
+        statements.extend(phase.statements);
+        spans.push(PhaseSpan {
+            kind: phase.kind,
+            start,
+            end: statements.len(),
+        });
+    }
+    plan.statements = statements;
+    plan.transactions = transactions;
+    plan.phases = spans;
+    plan.lock_timeout = Some((
+        settings
+            .migrate
+            .lock_timeout
+            .unwrap_or(Duration::from_secs(2)),
+        settings.migrate.retries,
+    ));
+    Ok(())
 }
 
 /// What a push manages: these schemas, except the tracking table.
@@ -200,6 +276,8 @@ pub fn plan_between(
         statements,
         transactions,
         scope,
+        phases: Vec::new(),
+        lock_timeout: None,
     })
 }
 
@@ -346,10 +424,41 @@ pub fn apply_push(
     let mut transactions = 0;
     let last_batch = plan.transactions.len().saturating_sub(1);
     for (b, batch) in plan.transactions.iter().enumerate() {
-        if batch.transactional {
-            conn.execute("BEGIN")?;
-        }
-        if let Err((i, error)) = run_statements(conn, plan, batch, observer) {
+        let mut attempt = 0;
+        let result = loop {
+            attempt += 1;
+            if batch.transactional {
+                conn.execute("BEGIN")?;
+                if let Some((timeout, _)) = plan.lock_timeout {
+                    conn.execute(&format!(
+                        "SET LOCAL lock_timeout = '{}ms'",
+                        timeout.as_millis()
+                    ))?;
+                }
+            }
+            let result = run_statements(conn, plan, batch, observer);
+            match (&result, plan.lock_timeout) {
+                (Err((_, error)), Some((_, retries)))
+                    if batch.transactional
+                        && attempt <= retries
+                        && error.database_error().is_some_and(|e| e.code == "55P03") =>
+                {
+                    // A lock was not free in time: nobody waited behind us
+                    // for longer than that. Try the transaction again.
+                    let _ = conn.execute("ROLLBACK");
+                    let wait = Duration::from_millis(250 * (1 << attempt.min(6)));
+                    observer.event(Event::Warning(format!(
+                        "a lock was not free within lock_timeout; trying again in {:.1} s (attempt {} of {})",
+                        wait.as_secs_f64(),
+                        attempt + 1,
+                        retries + 1
+                    )));
+                    std::thread::sleep(wait);
+                }
+                _ => break result,
+            }
+        };
+        if let Err((i, error)) = result {
             let rolled_back = if batch.transactional {
                 let _ = conn.execute("ROLLBACK");
                 batch.end - batch.start

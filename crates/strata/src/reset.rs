@@ -131,6 +131,8 @@ pub fn reset(
                 lock_timeout: settings.migrate.lock_timeout,
                 statement_timeout: settings.migrate.statement_timeout,
                 retries: settings.migrate.retries,
+                // Nothing runs on a database being rebuilt.
+                contract: true,
                 ..MigrateOptions::default()
             };
             migrate(&mut conn, &folder, &settings.tracking, &options, observer)?

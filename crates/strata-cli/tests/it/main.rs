@@ -5,6 +5,7 @@ mod backfill;
 mod check;
 mod interop;
 mod migrations;
+mod online;
 mod push;
 mod quickstart;
 mod reset;

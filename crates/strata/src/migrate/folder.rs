@@ -14,6 +14,11 @@ use super::MigrateError;
 /// The first line that makes a migration run outside a transaction.
 pub const NO_TRANSACTION: &str = "-- strata:no-transaction";
 
+/// The marker of a contract migration (the last step of an online change:
+/// it removes what the previous version of the app still uses), which
+/// `migrate` applies only when asked to (`--contract`).
+pub const CONTRACT: &str = "-- strata:contract";
+
 /// The marker drizzle-kit puts between statements.
 pub const BREAKPOINT: &str = "--> statement-breakpoint";
 
@@ -90,6 +95,9 @@ pub struct Migration {
     pub rollback_path: PathBuf,
     /// Whether it runs in a transaction.
     pub transaction: TxMode,
+    /// Whether it is a contract migration (`-- strata:contract` among its
+    /// leading comments).
+    pub contract: bool,
 }
 
 impl Migration {
@@ -107,6 +115,7 @@ impl Migration {
             idx,
             hash: sha256_hex(&sql),
             transaction: tx_mode(&sql),
+            contract: is_contract(&sql),
             tag,
             when,
             path,
@@ -130,6 +139,16 @@ pub fn tx_mode(sql: &str) -> TxMode {
     } else {
         TxMode::Transaction
     }
+}
+
+/// Whether `-- strata:contract` is among the comment lines the file
+/// starts with.
+pub fn is_contract(sql: &str) -> bool {
+    sql.trim_start_matches('\u{feff}')
+        .lines()
+        .map(str::trim)
+        .take_while(|line| line.starts_with("--"))
+        .any(|line| line.eq_ignore_ascii_case(CONTRACT))
 }
 
 /// The hex sha256 of a text, as drizzle's migrator computes it.

@@ -10,17 +10,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use strata_diff::{Change, NoRenames, Plan, RenameRequest, RenameResolver};
 use strata_model::Catalog;
 use strata_postgres::{Connection, SourceFile};
-use strata_sql::{Dialect, RenderContext, Statement, Transaction, render};
+use strata_sql::{Dialect, PhaseKind, RenderContext, Statement, Transaction, render};
 
 use super::MigrateError;
-use super::folder::{BREAKPOINT, Folder, Journal, JournalEntry, Layout, Migration, NO_TRANSACTION};
+use super::folder::{
+    BREAKPOINT, CONTRACT, Folder, Journal, JournalEntry, Layout, Migration, NO_TRANSACTION,
+};
 use super::replay::replay;
 use super::snapshot;
 use super::tracking::{self, Reconciled};
 use crate::config::Settings;
-use crate::desired::{CachePolicy, desired_state, rename_annotations};
+use crate::desired::{CachePolicy, Scratch, desired_state, rename_annotations};
 use crate::push::{Scope, managed_schemas};
-use crate::{Error, Observer};
+use crate::{Error, Event, Observer};
 
 /// How to generate.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +36,21 @@ pub struct GenerateOptions {
     pub renames: Vec<RenameRequest>,
     /// Whether to use the caches of replayed and desired states.
     pub cache: CachePolicy,
+    /// Write the changes as online migrations (see [`strata_sql::online`]).
+    pub online: bool,
+}
+
+/// One migration of an online change.
+#[derive(Debug, Clone)]
+pub struct OnlineStep {
+    /// Which phase.
+    pub kind: PhaseKind,
+    /// Its statements.
+    pub statements: Vec<Statement>,
+    /// The statements that undo it (back to the step before).
+    pub rollback: Vec<Statement>,
+    /// What the database looks like after it (for the snapshot).
+    pub catalog: Catalog,
 }
 
 /// A generated migration, planned but not written yet.
@@ -56,6 +73,9 @@ pub struct Generated {
     pub custom: bool,
     /// The migration's name.
     pub name: String,
+    /// With `--online`: the migrations, one per phase, in order
+    /// ([`Generated::statements`] holds all of their statements).
+    pub online: Vec<OnlineStep>,
 }
 
 /// The migration before the main one, outside a transaction.
@@ -130,6 +150,7 @@ pub fn generate(
             prepare: None,
             custom: true,
             name: options.name.clone().unwrap_or_else(|| "custom".to_owned()),
+            online: Vec::new(),
         });
     }
     let mut requests = options.renames.clone();
@@ -184,6 +205,7 @@ pub fn generate(
         && statements
             .iter()
             .any(|s| s.transaction == Transaction::Inside);
+    let previous_for_online = previous.clone();
     let (prepare, before_main) = if split {
         let middle = with_new_enum_values(&previous, &plan);
         let back = strata_diff::diff(&middle, &previous, &[], &mut NoRenames)?;
@@ -209,6 +231,28 @@ pub fn generate(
         Dialect::Postgres,
     );
     let name = options.name.clone().unwrap_or_else(|| derived_name(&plan));
+    if options.online && !plan.changes.is_empty() {
+        let steps = online_steps(
+            settings,
+            &plan,
+            &previous_for_online,
+            &wanted,
+            &scope,
+            &reverse_renames,
+            major,
+            observer,
+        )?;
+        return Ok(Generated {
+            statements: steps.iter().flat_map(|s| s.statements.clone()).collect(),
+            plan,
+            rollback: Vec::new(),
+            desired: wanted,
+            prepare: None,
+            custom: false,
+            name,
+            online: steps,
+        });
+    }
     Ok(Generated {
         plan,
         statements,
@@ -217,7 +261,149 @@ pub fn generate(
         prepare,
         custom: false,
         name,
+        online: Vec::new(),
     })
+}
+
+/// The online form of `plan`, one step per phase (statements that must
+/// run outside a transaction before the first phase, such as new enum
+/// values, come first as a step of their own). Every step runs on a
+/// scratch database built to `previous`: what it leaves is the snapshot
+/// after it, and its rollback is the way back from there.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the states and settings one generate run has"
+)]
+fn online_steps(
+    settings: &Settings,
+    plan: &Plan,
+    previous: &Catalog,
+    wanted: &Catalog,
+    scope: &Scope,
+    reverse_renames: &[RenameRequest],
+    major: u32,
+    observer: &mut dyn Observer,
+) -> Result<Vec<OnlineStep>, Error> {
+    let phases = strata_sql::online(
+        plan,
+        &RenderContext::new(previous, wanted),
+        Dialect::Postgres,
+    )?;
+    let mut units: Vec<(PhaseKind, Vec<Statement>)> = Vec::new();
+    for phase in phases {
+        if phase.kind.transactional()
+            && phase
+                .statements
+                .iter()
+                .any(|s| s.transaction == Transaction::Outside)
+        {
+            // New enum values the rest of the phase uses: committed first.
+            let (outside, inside): (Vec<Statement>, Vec<Statement>) = phase
+                .statements
+                .into_iter()
+                .partition(|s| s.transaction == Transaction::Outside);
+            units.push((PhaseKind::Concurrent, outside));
+            units.push((phase.kind, inside));
+        } else {
+            units.push((phase.kind, phase.statements));
+        }
+    }
+    let mut scratch = Scratch::open(settings, major, observer)?;
+    let result = (|| -> Result<Vec<OnlineStep>, Error> {
+        let mut conn = Connection::connect(&scratch.db)?;
+        conn.execute("SET check_function_bodies = off")?;
+        let throwaway = scratch.is_throwaway();
+        let (mut base, _) = conn.introspect()?;
+        scope.restrict(&mut base);
+        let build = strata_diff::diff(&base, previous, &[], &mut NoRenames)?;
+        observer.event(Event::Stage(format!(
+            "running the online steps on {}",
+            scratch.place
+        )));
+        for statement in render(
+            &build,
+            &RenderContext::new(&base, previous),
+            Dialect::Postgres,
+        ) {
+            run_creating_roles(&mut conn, &statement.sql, throwaway)?;
+        }
+        let mut before = previous.clone();
+        let mut steps = Vec::new();
+        for (kind, statements) in units {
+            for statement in &statements {
+                run_creating_roles(&mut conn, &statement.sql, throwaway)?;
+            }
+            let (mut after, _) = conn.introspect()?;
+            scope.restrict(&mut after);
+            // The way back, with table renames undone (when this step
+            // made them).
+            let back = match strata_diff::diff(&after, &before, reverse_renames, &mut NoRenames) {
+                Ok(back) => back,
+                Err(_) => strata_diff::diff(&after, &before, &[], &mut NoRenames)?,
+            };
+            let mut rollback = render(
+                &back,
+                &RenderContext::new(&after, &before),
+                Dialect::Postgres,
+            );
+            if kind == PhaseKind::Contract {
+                // A renamed column comes back empty: its values come back
+                // from the new one (the sync trigger is back too).
+                for change in &plan.changes {
+                    if let Change::RenameColumn { table, from, to } = change
+                        && before
+                            .tables
+                            .get(table)
+                            .is_some_and(|t| t.column(from.as_str()).is_some())
+                    {
+                        let (f, t) = (
+                            strata_syntax::quote_ident(from),
+                            strata_syntax::quote_ident(to),
+                        );
+                        rollback.push(Statement {
+                            sql: format!(
+                                "UPDATE {} SET {f} = {t} WHERE {f} IS DISTINCT FROM {t}",
+                                strata_syntax::quote_qualified(&table.schema, &table.name)
+                            ),
+                            hazards: Vec::new(),
+                            transaction: Transaction::Inside,
+                            table: Some(table.clone()),
+                        });
+                    }
+                }
+            }
+            steps.push(OnlineStep {
+                kind,
+                statements,
+                rollback,
+                catalog: after.clone(),
+            });
+            before = after;
+        }
+        Ok(steps)
+    })();
+    scratch.close();
+    result
+}
+
+/// Runs `sql`; on a throwaway cluster, creates the roles it names that
+/// do not exist yet.
+fn run_creating_roles(conn: &mut Connection, sql: &str, throwaway: bool) -> Result<(), Error> {
+    for _ in 0..32 {
+        match conn.execute(sql) {
+            Err(strata_postgres::PgError::Database { error, .. })
+                if throwaway && strata_postgres::missing_role(&error).is_some() =>
+            {
+                let role = strata_postgres::missing_role(&error).unwrap_or_default();
+                conn.execute(&format!(
+                    "CREATE ROLE {} NOLOGIN",
+                    strata_syntax::quote_ident(&role)
+                ))?;
+            }
+            other => return Ok(other?),
+        }
+    }
+    Ok(conn.execute(sql)?)
 }
 
 /// `catalog` with the enum values the plan adds (what the prepare
@@ -386,6 +572,33 @@ pub fn write(
             "-- Rollback of a custom migration: write the SQL that undoes it below. --".to_owned(),
             &generated.desired,
         ));
+    } else if !generated.online.is_empty() {
+        let steps = &generated.online;
+        for (i, step) in steps.iter().enumerate() {
+            let first_of_two = steps
+                .get(i + 1)
+                .is_some_and(|next| next.kind == PhaseKind::Expand);
+            let suffix = if step.kind == PhaseKind::Concurrent && first_of_two {
+                "_prepare"
+            } else {
+                step.kind.suffix()
+            };
+            let header = match step.kind {
+                _ if !step.kind.transactional() || first_of_two => Some(NO_TRANSACTION.to_owned()),
+                PhaseKind::Contract => Some(format!(
+                    "{CONTRACT}\n-- The last step of an online change: it removes what the previous version of the app\n-- still uses. `strata migrate` applies it only with --contract, once every instance runs the new version."
+                )),
+                _ => None,
+            };
+            let statements: Vec<&Statement> = step.statements.iter().collect();
+            let rollback: Vec<&Statement> = step.rollback.iter().collect();
+            units.push((
+                format!("{}{suffix}", generated.name),
+                script(&statements, header.as_deref(), false),
+                script(&rollback, None, true),
+                &step.catalog,
+            ));
+        }
     } else {
         let rollback: Vec<&Statement> = generated.rollback.iter().collect();
         if let Some(prepare) = &generated.prepare {

@@ -21,9 +21,11 @@ use strata_postgres::PgError;
 
 pub use embedded::{EmbeddedMigration, EmbeddedMigrations, Migrator};
 pub use folder::{
-    BREAKPOINT, Folder, Journal, JournalEntry, Layout, Migration, NO_TRANSACTION, TxMode,
+    BREAKPOINT, CONTRACT, Folder, Journal, JournalEntry, Layout, Migration, NO_TRANSACTION, TxMode,
 };
-pub use generate::{GenerateOptions, Generated, drop_last, generate, write as write_generated};
+pub use generate::{
+    GenerateOptions, Generated, OnlineStep, drop_last, generate, write as write_generated,
+};
 pub use replay::replay;
 pub use runner::{
     Applied, MigrateOptions, MigrateReport, RollbackTarget, mark_applied, migrate, rollback,

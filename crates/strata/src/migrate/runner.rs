@@ -30,6 +30,9 @@ pub struct MigrateOptions {
     pub statement_timeout: Option<Duration>,
     /// How often to try a migration again when a lock was not free in time.
     pub retries: u32,
+    /// Apply contract migrations (`-- strata:contract`) too; without it,
+    /// migrate stops before the first one.
+    pub contract: bool,
 }
 
 /// What one migration did.
@@ -59,6 +62,10 @@ pub struct MigrateReport {
     pub already_applied: usize,
     /// Applied migrations whose changed file was accepted.
     pub accepted_edits: Vec<String>,
+    /// The contract migration migrate stopped before (it and what follows
+    /// stay pending until `--contract`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
 }
 
 /// Holds the migrate lock for the connection's session.
@@ -199,6 +206,16 @@ pub fn migrate(
         .collect();
     for (n, &i) in pending.iter().enumerate() {
         let migration = &folder.migrations[i];
+        if migration.contract && !options.contract {
+            // The app version before this one may still use what it
+            // removes: it waits for an explicit `--contract`.
+            observer.event(Event::Warning(format!(
+                "stopped before {}: a contract migration (it removes what the previous version of the app may still use); once every instance runs the new version, apply it with `strata migrate --contract`",
+                migration.tag
+            )));
+            report.held = Some(migration.tag.clone());
+            break;
+        }
         observer.event(Event::Stage(format!(
             "applying {} ({} of {})",
             migration.tag,
