@@ -252,8 +252,11 @@ impl<'a> Comparer<'a> {
         for (name, new) in &self.to.tables {
             match self.from.tables.get(name) {
                 None => self.create_table(new),
-                // Partitioning cannot be added, removed or changed in place.
-                Some(old) if old.partition_key != new.partition_key => {
+                // Partitioning (or SQLite's STRICT / WITHOUT ROWID) cannot be
+                // added, removed or changed in place.
+                Some(old)
+                    if old.partition_key != new.partition_key || old.options != new.options =>
+                {
                     self.changes.push(Change::DropTable {
                         name: name.clone(),
                         rows_estimate: old.stats.map(|s| s.rows_estimate),

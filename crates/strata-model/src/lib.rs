@@ -264,6 +264,10 @@ pub struct Table {
     /// `UNLOGGED`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unlogged: bool,
+    /// Table options that fix how rows are stored, which only recreating
+    /// the table changes (SQLite's `STRICT` and `WITHOUT ROWID`), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
     /// `PARTITION BY …` of a partitioned table (`RANGE (created_at)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_key: Option<String>,
@@ -301,6 +305,7 @@ impl Table {
             constraints: Vec::new(),
             indexes: Vec::new(),
             unlogged: false,
+            options: Vec::new(),
             partition_key: None,
             partition_of: None,
             row_security: false,

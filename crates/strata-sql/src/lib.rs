@@ -23,6 +23,7 @@
 mod hazard;
 mod online;
 mod postgres;
+pub mod sqlite;
 mod types;
 
 use std::collections::BTreeMap;

@@ -168,6 +168,8 @@ pub enum ConfigError {
 pub enum Dialect {
     /// PostgreSQL.
     Postgres,
+    /// SQLite (bundled; `dialect = "sqlite"` or a `sqlite:PATH` URL).
+    Sqlite,
 }
 
 /// Where the target database's settings came from, for messages.
@@ -228,8 +230,12 @@ pub struct Settings {
     pub schema_source: &'static str,
     /// The migrations folder.
     pub migrations_dir: PathBuf,
-    /// The target database.
+    /// The target database (PostgreSQL; unused with SQLite).
     pub database: ConnInfo,
+    /// The SQLite database, with [`Dialect::Sqlite`]: a relative path is
+    /// taken from the working directory (flag, environment) or the config
+    /// file's directory (`database_url` in strata.toml).
+    pub sqlite: Option<strata_sqlite::Target>,
     /// Where its settings came from.
     pub database_source: TargetSource,
     /// A server for scratch databases.
@@ -428,20 +434,20 @@ pub fn resolve(
             .as_deref()
             .map_or_else(|| CONFIG_FILE.to_owned(), |p| p.display().to_string())
     };
-    let dialect = match config.dialect.as_deref() {
-        None | Some("postgresql" | "postgres" | "pg") => Dialect::Postgres,
+    let configured_dialect = match config.dialect.as_deref() {
+        None => None,
+        Some("postgresql" | "postgres" | "pg") => Some(Dialect::Postgres),
+        Some("sqlite" | "sqlite3") => Some(Dialect::Sqlite),
         Some(other) => {
             return Err(ConfigError::Value {
                 setting: "dialect".to_owned(),
                 source_name: config_name(),
-                reason: if other == "sqlite" {
-                    "the sqlite dialect is not available in this version of strata".to_owned()
-                } else {
-                    format!("unknown dialect `{other}`; expected `postgresql`")
-                },
+                reason: format!("unknown dialect `{other}`; expected `postgresql` or `sqlite`"),
             });
         }
     };
+    let (dialect, sqlite) =
+        sqlite_target(inputs, &root, &config, configured_dialect, &config_name())?;
     let (schema_paths, schema_source) = if inputs.schema.is_empty() {
         let paths = config.schema.map(OneOrMany::into_vec).unwrap_or_default();
         (
@@ -465,7 +471,16 @@ pub fn resolve(
         })
     };
     let env = |name: &str| inputs.env.get(name).filter(|v| !v.is_empty());
-    let (database, database_source) = if let Some(flag) = &inputs.database_url {
+    let (database, database_source) = if dialect == Dialect::Sqlite {
+        let source = if inputs.database_url.is_some() {
+            TargetSource::Flag
+        } else if env("DATABASE_URL").is_some() {
+            TargetSource::DatabaseUrlEnv
+        } else {
+            TargetSource::Config
+        };
+        (ConnInfo::defaults(), source)
+    } else if let Some(flag) = &inputs.database_url {
         (url("--database-url", flag)?, TargetSource::Flag)
     } else if let Some(value) = env("DATABASE_URL") {
         (url("DATABASE_URL", value)?, TargetSource::DatabaseUrlEnv)
@@ -564,6 +579,7 @@ pub fn resolve(
         root,
         config_path,
         dialect,
+        sqlite,
         schema_paths,
         schema_source,
         migrations_dir,
@@ -591,6 +607,60 @@ pub fn resolve(
     })
 }
 
+/// The dialect, and the SQLite database when it is SQLite: the first URL
+/// of `--database-url`, `DATABASE_URL` and `database_url` in strata.toml
+/// decides (a `sqlite:` URL is SQLite); `dialect = "sqlite"` needs one.
+fn sqlite_target(
+    inputs: &Inputs,
+    root: &Path,
+    config: &Config,
+    configured: Option<Dialect>,
+    config_name: &str,
+) -> Result<(Dialect, Option<strata_sqlite::Target>), ConfigError> {
+    let env_url = inputs.env.get("DATABASE_URL").filter(|v| !v.is_empty());
+    let url = inputs
+        .database_url
+        .as_ref()
+        .map(|u| (u, "--database-url", inputs.cwd.as_path()))
+        .or_else(|| env_url.map(|u| (u, "DATABASE_URL", inputs.cwd.as_path())))
+        .or_else(|| {
+            config
+                .database_url
+                .as_ref()
+                .map(|u| (u, "database_url", root))
+        });
+    let error = |source_name: &str, reason: String| ConfigError::Value {
+        setting: "dialect".to_owned(),
+        source_name: source_name.to_owned(),
+        reason,
+    };
+    match url {
+        Some((url, source, base)) if strata_sqlite::Target::is_sqlite_url(url) => {
+            if configured == Some(Dialect::Postgres) {
+                return Err(error(
+                    config_name,
+                    format!("`dialect = \"postgresql\"` but {source} is the SQLite URL `{url}`"),
+                ));
+            }
+            let target = strata_sqlite::Target::parse_url(url).map_err(|e| ConfigError::Value {
+                setting: source.to_owned(),
+                source_name: source.to_owned(),
+                reason: e.to_string(),
+            })?;
+            Ok((Dialect::Sqlite, Some(target.relative_to(base))))
+        }
+        Some((_, source, _)) if configured == Some(Dialect::Sqlite) => Err(error(
+            config_name,
+            format!("`dialect = \"sqlite\"` needs a sqlite:PATH URL, and {source} is not one"),
+        )),
+        None if configured == Some(Dialect::Sqlite) => Err(error(
+            config_name,
+            "`dialect = \"sqlite\"` needs the database file: set database_url = \"sqlite:app.db\" in strata.toml, or pass --database-url sqlite:PATH".to_owned(),
+        )),
+        _ => Ok((Dialect::Postgres, None)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -616,6 +686,64 @@ mod tests {
         );
         let error = toml::from_str::<Config>("[migrations]\ntabel = \"x\"\n").unwrap_err();
         assert!(error.to_string().contains("`tabel`"), "{error}");
+    }
+
+    #[test]
+    fn sqlite_from_the_url_or_the_dialect() {
+        let s = resolve(
+            &Inputs {
+                database_url: Some("sqlite:app.db".into()),
+                ..inputs(&[])
+            },
+            None,
+            Config::default(),
+        )
+        .unwrap();
+        assert_eq!(s.dialect, Dialect::Sqlite);
+        assert_eq!(
+            s.sqlite,
+            Some(strata_sqlite::Target::File("/project/app.db".into()))
+        );
+        let config = Config {
+            dialect: Some("sqlite".into()),
+            database_url: Some("sqlite:data/dev.db".into()),
+            ..Config::default()
+        };
+        let s = resolve(
+            &inputs(&[]),
+            Some(PathBuf::from("/root/strata.toml")),
+            config,
+        )
+        .unwrap();
+        assert_eq!(
+            s.sqlite,
+            Some(strata_sqlite::Target::File("/root/data/dev.db".into()))
+        );
+        let missing = Config {
+            dialect: Some("sqlite".into()),
+            ..Config::default()
+        };
+        let error = resolve(&inputs(&[]), None, missing)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("sqlite:app.db"), "{error}");
+        let mismatch = Config {
+            dialect: Some("sqlite".into()),
+            ..Config::default()
+        };
+        let error = resolve(
+            &inputs(&[("DATABASE_URL", "postgres://u:secret@h/d")]),
+            None,
+            mismatch,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("DATABASE_URL is not one") && !error.contains("secret"),
+            "{error}"
+        );
+        let s = resolve(&inputs(&[]), None, Config::default()).unwrap();
+        assert_eq!((s.dialect, s.sqlite), (Dialect::Postgres, None));
     }
 
     #[test]

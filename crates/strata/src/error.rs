@@ -45,6 +45,67 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Backup(#[from] crate::backup::BackupError),
+    /// Talking to SQLite.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Sqlite(#[from] strata_sqlite::SqliteError),
+    /// Loading the schema files into SQLite.
+    #[error("schema file {0}")]
+    #[diagnostic(transparent)]
+    SqliteLoad(#[from] strata_sqlite::LoadError),
+    /// A change SQLite cannot make.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    SqliteUnsupported(#[from] strata_sql::sqlite::Unsupported),
+    /// A statement of an SQLite plan failed (the plan runs in one
+    /// transaction: nothing was kept).
+    #[error(
+        "statement {number} of {total} failed: {error}\n  {sql}\nits transaction was rolled back; nothing was applied"
+    )]
+    #[diagnostic(code(strata::apply::failed))]
+    SqliteApply {
+        /// 1-based number of the statement.
+        number: usize,
+        /// Statements in the plan.
+        total: usize,
+        /// The statement.
+        sql: String,
+        /// What SQLite said.
+        error: strata_sqlite::SqliteError,
+    },
+    /// A statement of an SQLite migration, rollback script or replay failed.
+    #[error(
+        "{what} `{tag}` failed at {path}:{line} (statement {number}): {error}\n  {sql}\n{outcome}"
+    )]
+    #[diagnostic(code(strata::migrate::failed))]
+    SqliteMigration {
+        /// `migration`, `rolling back` or `replaying`.
+        what: &'static str,
+        /// The migration.
+        tag: String,
+        /// Its file (or rollback script).
+        path: std::path::PathBuf,
+        /// 1-based line of the statement.
+        line: usize,
+        /// 1-based number of the statement.
+        number: usize,
+        /// The statement's first line.
+        sql: String,
+        /// What SQLite said.
+        error: strata_sqlite::SqliteError,
+        /// What was kept.
+        outcome: String,
+    },
+    /// A command that only works with PostgreSQL.
+    #[error("`strata {command}` is not available with SQLite")]
+    #[diagnostic(
+        code(strata::sqlite::command),
+        help("with SQLite, strata runs push, generate, migrate, status and rollback")
+    )]
+    SqliteCommand {
+        /// The command.
+        command: String,
+    },
     /// A development-only command on a production database.
     #[error("`strata {command}` is for development databases; this one is marked production")]
     #[diagnostic(

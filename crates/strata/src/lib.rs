@@ -37,6 +37,7 @@ pub mod pull;
 pub mod push;
 pub mod reset;
 pub mod seed;
+pub mod sqlite;
 
 pub use config::Settings;
 pub use error::Error;

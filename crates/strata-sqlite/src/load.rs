@@ -1,0 +1,165 @@
+//! Loading schema files into a database in whatever order their
+//! statements happen to be written.
+
+use std::time::{Duration, Instant};
+
+use crate::Connection;
+use crate::lex::split_statements;
+
+/// A schema file's name (for messages) and text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceFile<'a> {
+    /// The path as the user should see it.
+    pub path: &'a str,
+    /// The file's contents.
+    pub text: &'a str,
+}
+
+/// What loading did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Statements run.
+    pub statements: usize,
+    /// Extra passes needed because statements used objects defined later.
+    pub retries: usize,
+    /// Time spent.
+    pub elapsed: Duration,
+}
+
+/// A schema file that could not be loaded: where, and what SQLite said.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file does not lex (an unterminated string, comment or quote).
+    #[error("{path}:{line}: unterminated {what}")]
+    #[diagnostic(
+        code(strata::schema::syntax),
+        help("close the string, quoted identifier or comment")
+    )]
+    Syntax {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// What is unterminated.
+        what: &'static str,
+    },
+    /// A statement SQLite refused.
+    #[error("{path}:{line}: {message}\n  {statement}")]
+    #[diagnostic(code(strata::schema::statement))]
+    Statement {
+        /// The file.
+        path: String,
+        /// 1-based line of the statement.
+        line: usize,
+        /// The statement's first line, for context.
+        statement: String,
+        /// What SQLite said.
+        message: String,
+    },
+}
+
+/// Whether an error says something the statement uses is not there yet
+/// (another statement, later in the files, creates it).
+fn missing_object(message: &str) -> bool {
+    [
+        "no such table",
+        "no such view",
+        "no such column",
+        "no such index",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
+/// Runs every statement of `files` on `conn`. A statement that fails
+/// because something it uses does not exist yet is retried after the
+/// others, until nothing more succeeds; so the order of statements within
+/// and across files does not matter.
+///
+/// # Errors
+/// The first statement (in file order) that cannot succeed, with its file,
+/// line and SQLite's message.
+pub fn load_schema(
+    conn: &mut Connection,
+    files: &[SourceFile<'_>],
+) -> Result<LoadReport, LoadError> {
+    let started = Instant::now();
+    let mut pending = Vec::new();
+    for file in files {
+        let statements = split_statements(file.text).map_err(|e| LoadError::Syntax {
+            path: file.path.to_owned(),
+            line: e.line,
+            what: e.what,
+        })?;
+        for statement in statements {
+            pending.push((file.path, statement, String::new()));
+        }
+    }
+    let total = pending.len();
+    let mut retries = 0;
+    loop {
+        let before = pending.len();
+        let mut failed = Vec::new();
+        for (path, statement, _) in pending {
+            if let Err(error) = conn.execute(&statement.text) {
+                failed.push((path, statement, error.to_string()));
+            }
+        }
+        let stuck = failed.len() == before;
+        let only_missing = failed.iter().all(|(_, _, m)| missing_object(m));
+        if failed.is_empty() {
+            return Ok(LoadReport {
+                statements: total,
+                retries,
+                elapsed: started.elapsed(),
+            });
+        }
+        if stuck || !only_missing {
+            let (path, statement, message) = failed
+                .into_iter()
+                .find(|(_, _, m)| !missing_object(m) || stuck)
+                .expect("at least one statement failed");
+            return Err(LoadError::Statement {
+                path: path.to_owned(),
+                line: statement.line,
+                statement: statement.text.lines().next().unwrap_or_default().to_owned(),
+                message,
+            });
+        }
+        retries += 1;
+        pending = failed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_order_and_errors_with_lines() {
+        let mut conn = Connection::memory().unwrap();
+        let report = load_schema(
+            &mut conn,
+            &[SourceFile {
+                path: "a.sql",
+                text: "CREATE INDEX i ON t (x);\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END;\nCREATE TABLE t (x int);",
+            }],
+        )
+        .unwrap();
+        assert_eq!((report.statements, report.retries), (3, 1));
+        let mut conn = Connection::memory().unwrap();
+        let error = load_schema(
+            &mut conn,
+            &[SourceFile {
+                path: "b.sql",
+                text: "CREATE TABLE t (x int);\n\nCREATE TABLE t (y int);",
+            }],
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "b.sql:3: table t already exists\n  CREATE TABLE t (y int)"
+        );
+    }
+}
