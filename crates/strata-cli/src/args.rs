@@ -22,7 +22,7 @@ pub(crate) struct GlobalArgs {
     /// The config file [default: ./strata.toml when present]
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) config: Option<PathBuf>,
-    /// The database: postgres://USER:PASSWORD@HOST:PORT/DATABASE
+    /// The database: postgres://USER:PASSWORD@HOST:PORT/DATABASE, or sqlite:PATH
     /// [default: DATABASE_URL, then POSTGRES_HOST/PORT/DB/USER/PASSWORD, then the config]
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) database_url: Option<String>,

@@ -12,6 +12,7 @@ mod prompt;
 mod push;
 mod reset;
 mod seed;
+mod sqlite;
 mod studio;
 
 use std::collections::BTreeMap;
@@ -50,6 +51,9 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli, out: &mut Output) -> Result<ExitCode, strata::Error> {
     let settings = settings(cli)?;
+    if settings.dialect == strata::config::Dialect::Sqlite {
+        return sqlite::run(&settings, &cli.global, &cli.command, out);
+    }
     match &cli.command {
         Command::Push(args) => {
             ensure_local_running(&settings, out)?;

@@ -298,8 +298,13 @@ pub(crate) fn status_command(
     out: &mut Output,
 ) -> Result<ExitCode, strata::Error> {
     let folder = folder(settings)?;
-    let mut conn = Connection::connect(&settings.database)?;
-    let report = status(settings, &mut conn, &folder, !args.no_drift, out)?;
+    let report = if settings.dialect == strata::config::Dialect::Sqlite {
+        let mut conn = crate::sqlite::connect(settings)?;
+        strata::sqlite::status(&mut conn, &folder, &settings.tracking.table, !args.no_drift)?
+    } else {
+        let mut conn = Connection::connect(&settings.database)?;
+        status(settings, &mut conn, &folder, !args.no_drift, out)?
+    };
     if global.json {
         out.out(&serde_json::to_string_pretty(&report).expect("reports serialize"));
         return Ok(ExitCode::SUCCESS);

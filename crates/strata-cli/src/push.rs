@@ -118,7 +118,7 @@ pub(crate) fn run(
 }
 
 /// What the managed schemas hold now: `8 tables (…), 4 enums, … in public`.
-fn summary(plan: &PushPlan) -> String {
+pub(crate) fn summary(plan: &PushPlan) -> String {
     let catalog = &plan.desired;
     let counts = catalog.counts();
     let mut parts = vec![format!(
@@ -206,11 +206,11 @@ fn json_flow(
     Ok(ExitCode::SUCCESS)
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn first_line(sql: &str) -> String {
+pub(crate) fn first_line(sql: &str) -> String {
     let line = sql.lines().next().unwrap_or_default();
     if sql.contains('\n') {
         format!("{} …", line.trim_end_matches(" ("))
@@ -219,7 +219,7 @@ fn first_line(sql: &str) -> String {
     }
 }
 
-fn print_plan(plan: &PushPlan, out: &mut Output) {
+pub(crate) fn print_plan(plan: &PushPlan, out: &mut Output) {
     let title = out.paint(
         &format!(
             "Plan for {}: {} statement{}",
@@ -253,7 +253,7 @@ fn print_plan(plan: &PushPlan, out: &mut Output) {
 }
 
 /// `--dry-run`: the SQL only, as a script; hazards as comments.
-fn print_script(plan: &PushPlan, out: &mut Output) {
+pub(crate) fn print_script(plan: &PushPlan, out: &mut Output) {
     if plan.is_empty() {
         out.out("-- No changes: the database matches the schema files.");
         return;
@@ -278,7 +278,7 @@ fn print_script(plan: &PushPlan, out: &mut Output) {
     }
 }
 
-fn report_unmanaged(plan: &PushPlan, out: &mut Output) {
+pub(crate) fn report_unmanaged(plan: &PushPlan, out: &mut Output) {
     if !plan.unmanaged.is_empty() {
         let names: Vec<String> = plan.unmanaged.iter().map(ToString::to_string).collect();
         out.status(&format!(
@@ -299,7 +299,7 @@ fn report_unmanaged(plan: &PushPlan, out: &mut Output) {
     }
 }
 
-fn hint_renames(plan: &PushPlan, out: &mut Output) {
+pub(crate) fn hint_renames(plan: &PushPlan, out: &mut Output) {
     for rename in &plan.plan.possible_renames {
         let what = match (&rename.column, &rename.from_table) {
             (Some((old, new)), _) => {

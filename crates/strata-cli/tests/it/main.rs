@@ -10,5 +10,6 @@ mod push;
 mod quickstart;
 mod reset;
 mod seed;
+mod sqlite;
 mod studio;
 mod support;

@@ -1,0 +1,297 @@
+//! `dialect = "sqlite"` and `sqlite:PATH` URLs: push, generate, migrate,
+//! status and rollback on real database files, no server.
+
+use strata_sqlite::{Connection, Target};
+
+use crate::support::Project;
+
+const V1: &str = "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL UNIQUE, name text);\n\
+    CREATE TABLE posts (\n  id integer PRIMARY KEY,\n  user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE,\n  title text\n);\n\
+    CREATE INDEX posts_user_idx ON posts (user_id);\n";
+
+fn project(schema: &str) -> Project {
+    let project = Project::empty();
+    project.write(
+        "strata.toml",
+        "dialect = \"sqlite\"\nschema = \"schema\"\ndatabase_url = \"sqlite:data/app.db\"\n",
+    );
+    std::fs::create_dir_all(project.dir.join("data")).expect("mkdir");
+    project.write("schema/app.sql", schema);
+    project
+}
+
+fn open(project: &Project, file: &str) -> Connection {
+    Connection::open(&Target::File(project.dir.join(file))).expect("open")
+}
+
+fn value(conn: &mut Connection, sql: &str) -> String {
+    conn.query_text(sql).expect("query")[0][0]
+        .clone()
+        .unwrap_or_default()
+}
+
+#[test]
+fn push_creates_then_rebuilds_keeping_rows() {
+    let project = project(V1);
+    let run = project.strata(&["push"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout()
+            .contains("Applied 3 statements in 1 transaction"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stdout().contains("now has 2 tables"),
+        "{}",
+        run.stdout()
+    );
+    let mut conn = open(&project, "data/app.db");
+    conn.execute(
+        "INSERT INTO users VALUES (1, 'a@x', 'A'); INSERT INTO posts VALUES (1, 1, 'one');",
+    )
+    .expect("rows");
+    drop(conn);
+    project.strata(&["push"]).expect_code(0);
+    assert!(project.strata(&["push"]).stdout().contains("No changes"));
+
+    // NOT NULL on the parent of an ON DELETE CASCADE child: a rebuild.
+    project.write(
+        "schema/app.sql",
+        &V1.replace("name text", "name text NOT NULL DEFAULT ''"),
+    );
+    let dry = project.strata(&["push", "--dry-run"]);
+    dry.expect_code(0);
+    let script = dry.stdout();
+    assert!(
+        script.starts_with("-- info[non-transactional]")
+            && script.contains("PRAGMA foreign_keys = OFF;"),
+        "{script}"
+    );
+    assert!(
+        script.contains("INSERT INTO \"__strata_new_users\""),
+        "{script}"
+    );
+    let json = project.strata(&["push", "--json"]);
+    json.expect_code(0);
+    let json = json.json();
+    assert_eq!(json["applied"], true, "{json}");
+    assert_eq!(
+        json["target"],
+        format!("sqlite:{}", project.dir.join("data/app.db").display())
+    );
+    let mut conn = open(&project, "data/app.db");
+    assert_eq!(value(&mut conn, "SELECT count(*) FROM posts"), "1");
+    assert_eq!(value(&mut conn, "SELECT name FROM users"), "A");
+    assert!(conn.foreign_key_violations().expect("check").is_empty());
+    assert!(
+        value(
+            &mut conn,
+            "SELECT sql FROM sqlite_schema WHERE name = 'users'"
+        )
+        .contains("NOT NULL DEFAULT ''")
+    );
+    drop(conn);
+
+    // Dropping a column destroys data: refused without consent.
+    project.write(
+        "schema/app.sql",
+        &V1.replace(",\n  title text", "")
+            .replace("name text", "name text NOT NULL DEFAULT ''"),
+    );
+    let refused = project.strata(&["push"]);
+    refused.expect_code(3);
+    assert!(
+        refused.stderr().contains("destroy data"),
+        "{}",
+        refused.stderr()
+    );
+    project
+        .strata(&["push", "--accept-data-loss"])
+        .expect_code(0);
+    let mut conn = open(&project, "data/app.db");
+    assert_eq!(value(&mut conn, "SELECT count(*) FROM posts"), "1");
+}
+
+#[test]
+fn a_sqlite_url_picks_the_dialect_and_renames_keep_data() {
+    let project = Project::empty();
+    project.write("schema/app.sql", V1);
+    let url = "sqlite:app.db";
+    project
+        .strata(&["--database-url", url, "--schema", "schema", "push"])
+        .expect_code(0);
+    let mut conn = open(&project, "app.db");
+    conn.execute("INSERT INTO users VALUES (1, 'a@x', 'A');")
+        .expect("rows");
+    drop(conn);
+    project.write("schema/app.sql", &V1.replace("name text", "full_name text"));
+    project
+        .strata(&[
+            "--database-url",
+            url,
+            "--schema",
+            "schema",
+            "push",
+            "--rename",
+            "users.name=full_name",
+        ])
+        .expect_code(0);
+    let mut conn = open(&project, "app.db");
+    assert_eq!(value(&mut conn, "SELECT full_name FROM users"), "A");
+}
+
+#[test]
+fn generate_migrate_status_rollback() {
+    let project = project(V1);
+    let run = project.strata(&["generate", "--name", "init"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout()
+            .contains("Wrote drizzle/0000_init.sql and drizzle/0000_init_rollback.sql"),
+        "{}",
+        run.stdout()
+    );
+    let journal = project.read("drizzle/meta/_journal.json");
+    assert!(journal.contains("\"dialect\": \"sqlite\""), "{journal}");
+    project.write(
+        "schema/app.sql",
+        &format!(
+            "{}CREATE VIEW titled AS SELECT id, title FROM posts WHERE title IS NOT NULL;\n",
+            V1.replace("name text", "name text NOT NULL DEFAULT ''")
+        ),
+    );
+    project
+        .strata(&["generate", "--name", "names"])
+        .expect_code(0);
+    assert!(
+        project
+            .read("drizzle/0001_names.sql")
+            .contains("__strata_new_users")
+    );
+
+    let pending = project.strata(&["migrate", "--dry-run", "--json"]);
+    pending.expect_code(0);
+    assert_eq!(pending.json()["pending"].as_array().map(Vec::len), Some(2));
+    let migrated = project.strata(&["migrate", "--to", "0000_init"]);
+    migrated.expect_code(0);
+    assert!(
+        migrated.stdout().contains("Applied 1 migration(s)."),
+        "{}",
+        migrated.stdout()
+    );
+    let mut conn = open(&project, "data/app.db");
+    conn.execute(
+        "INSERT INTO users VALUES (1, 'a@x', NULL); INSERT INTO posts VALUES (1, 1, 'one');",
+    )
+    .expect("rows");
+    drop(conn);
+    // The NULL name fails the copy: the migration is rolled back whole.
+    let failed = project.strata(&["migrate"]);
+    failed.expect_code(1);
+    assert!(
+        failed
+            .stderr()
+            .contains("migration `0001_names` failed at drizzle/0001_names.sql:"),
+        "{}",
+        failed.stderr()
+    );
+    let mut conn = open(&project, "data/app.db");
+    conn.execute("UPDATE users SET name = 'A'").expect("fill");
+    drop(conn);
+    project.strata(&["migrate"]).expect_code(0);
+    let status = project.strata(&["status"]);
+    status.expect_code(0);
+    assert!(
+        status.stdout().contains("2 applied, 0 pending"),
+        "{}",
+        status.stdout()
+    );
+    assert!(status.stdout().contains("No drift"), "{}", status.stdout());
+    let mut conn = open(&project, "data/app.db");
+    assert_eq!(value(&mut conn, "SELECT count(*) FROM titled"), "1");
+    assert_eq!(
+        value(
+            &mut conn,
+            "SELECT count(*) FROM __drizzle_migrations WHERE id IS NULL"
+        ),
+        "2"
+    );
+    drop(conn);
+    // The migrated database is what push makes.
+    let pushed = project.strata(&["--database-url", "sqlite:data/pushed.db", "push", "--json"]);
+    pushed.expect_code(0);
+    let same = project.strata(&[
+        "--database-url",
+        "sqlite:data/app.db",
+        "push",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(
+        same.json()["statements"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        same.stdout()
+    );
+
+    let rolled = project.strata(&["rollback", "--json"]);
+    rolled.expect_code(0);
+    assert_eq!(
+        rolled.json()["rolled_back"],
+        serde_json::json!(["0001_names"])
+    );
+    let status = project.strata(&["status", "--json"]);
+    let status = status.json();
+    assert_eq!(
+        status["pending"].as_array().map(Vec::len),
+        Some(1),
+        "{status}"
+    );
+    assert_eq!(
+        status["drift"].as_array().map(Vec::len),
+        Some(0),
+        "{status}"
+    );
+    let mut conn = open(&project, "data/app.db");
+    assert_eq!(value(&mut conn, "SELECT count(*) FROM posts"), "1");
+}
+
+#[test]
+fn errors_name_the_file_and_line_and_postgres_only_commands() {
+    let project = project(
+        "CREATE TABLE users (id integer PRIMARY KEY);\n\nCREATE TABLE posts (id integer REFERENCES);\n",
+    );
+    let run = project.strata(&["push"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr().contains("schema/app.sql:3"),
+        "{}",
+        run.stderr()
+    );
+    let online = project.strata(&["push", "--online"]);
+    online.expect_code(1);
+    assert!(
+        online
+            .stderr()
+            .contains("`strata push --online` is not available with SQLite"),
+        "{}",
+        online.stderr()
+    );
+    let seed = project.strata(&["seed"]);
+    seed.expect_code(1);
+    assert!(
+        seed.stderr()
+            .contains("`strata seed` is not available with SQLite"),
+        "{}",
+        seed.stderr()
+    );
+    project.write("strata.toml", "dialect = \"sqlite\"\nschema = \"schema\"\n");
+    let missing = project.strata(&["push"]);
+    missing.expect_code(1);
+    assert!(
+        missing.stderr().contains("sqlite:app.db"),
+        "{}",
+        missing.stderr()
+    );
+}
