@@ -256,7 +256,13 @@ pub fn plan_between(
     let plan = strata_diff::diff(&current, &desired, renames, resolver)?;
     let mut ctx = RenderContext::new(&current, &desired);
     count_losses(conn, &plan, &current, &mut ctx)?;
-    let statements = render(&plan, &ctx, Dialect::Postgres);
+    // What cannot run in a transaction (`ALTER TYPE … ADD VALUE`) runs
+    // first, on its own: placed after a rename, it would split the plan and
+    // commit the rename even when the rest fails.
+    let (mut statements, inside): (Vec<_>, Vec<_>) = render(&plan, &ctx, Dialect::Postgres)
+        .into_iter()
+        .partition(|s| s.transaction == Transaction::Outside);
+    statements.extend(inside);
     let transactions = batches(&statements, &server);
     let unmanaged_missing = desired
         .unmanaged

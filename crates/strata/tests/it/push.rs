@@ -415,3 +415,27 @@ fn a_failing_statement_is_named_and_its_transaction_rolled_back() {
         "1"
     );
 }
+
+#[test]
+fn an_enum_value_runs_before_a_rename_so_a_failure_keeps_nothing() {
+    // The rename ranks before the new enum value: had it stayed first, it
+    // would have been committed on its own before `ADD VALUE`, and kept
+    // when the type change after it failed.
+    let a = crate::support::loaded(
+        "CREATE TYPE role AS ENUM ('user'); CREATE TABLE t (id int PRIMARY KEY, name text, code text, r role);",
+    )
+    .unwrap();
+    a.execute("INSERT INTO t VALUES (1, 'x', 'abcdef', 'user')");
+    let b = crate::support::loaded(
+        "CREATE TYPE role AS ENUM ('user', 'admin'); CREATE TABLE t (id int PRIMARY KEY, full_name text, code varchar(2), r role);",
+    )
+    .unwrap();
+    let (expected, _) = b.connect().introspect().unwrap();
+    let error =
+        crate::support::push_and_check(&a, "", &expected, &["t.name=full_name"]).unwrap_err();
+    assert!(error.contains("value too long"), "{error}");
+    assert_eq!(
+        a.value("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 't'"),
+        "id,name,code,r"
+    );
+}
