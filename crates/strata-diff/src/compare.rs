@@ -1741,13 +1741,38 @@ pub(crate) fn same_constraint(a: &Constraint, b: &Constraint) -> bool {
     }
     match (&a.references, &b.references) {
         (Some(x), Some(y)) => a.columns == b.columns && x == y,
-        (None, None) => a.definition == b.definition,
+        (None, None) => same_sql(&a.definition, &b.definition),
         _ => false,
     }
 }
 
 pub(crate) fn same_index(a: &Index, b: &Index) -> bool {
-    a.unique == b.unique && a.invalid == b.invalid && a.body() == b.body()
+    a.unique == b.unique && a.invalid == b.invalid && same_sql(a.body(), b.body())
+}
+
+/// Whether two definitions say the same: equal text, or the same tokens
+/// where an identifier may be quoted in one and bare in the other
+/// (`"id"` and `id`). A rename rewrites the current catalog's
+/// definitions with PostgreSQL's quoting, while SQLite reads them back
+/// always quoted.
+fn same_sql(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (Ok(x), Ok(y)) = (strata_syntax::tokenize(a), strata_syntax::tokenize(b)) else {
+        return false;
+    };
+    let meaning = |tokens: &[strata_syntax::Token], source: &str| -> Vec<(bool, String)> {
+        tokens
+            .iter()
+            .filter(|t| !t.kind.is_trivia())
+            .map(|t| match strata_syntax::ident_value(t, source) {
+                Some(value) => (true, value),
+                None => (false, t.text(source).to_owned()),
+            })
+            .collect()
+    };
+    meaning(&x, a) == meaning(&y, b)
 }
 
 /// Objects renamed rather than dropped and created: pairs of unmatched

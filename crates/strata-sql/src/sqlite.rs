@@ -691,11 +691,15 @@ impl<'a> Renderer<'a> {
                     ),
                     Some(table),
                 );
-                s.hazards.push(Hazard::new(
-                    HazardId::RenameColumn,
-                    format!("queries of the running app that use `{}.{from}` fail from now on", table.name),
-                    "add the new column, backfill it and switch the code over before dropping the old one (expand and contract)",
-                ));
+                // SQLite's names are case-insensitive: a change of case
+                // breaks no query.
+                if !from.eq_ignore_ascii_case(to) {
+                    s.hazards.push(Hazard::new(
+                        HazardId::RenameColumn,
+                        format!("queries of the running app that use `{}.{from}` fail from now on", table.name),
+                        "add the new column, backfill it and switch the code over before dropping the old one (expand and contract)",
+                    ));
+                }
                 out.push(s);
             }
             Change::AddColumn { table, column } if !in_rebuild && !in_created => {

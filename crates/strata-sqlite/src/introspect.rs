@@ -210,6 +210,24 @@ pub(crate) fn build(results: &[Rows; 4]) -> Result<Catalog, SqliteError> {
         entry.1.push(text(row, 3));
         entry.2.push(row.get(4).cloned().flatten());
     }
+    // Column names as the tables spell them, by lower-cased table and
+    // column: a foreign key's target columns are spelled as their table
+    // declares them, whatever the REFERENCES clause wrote.
+    let column_spelling: BTreeMap<(String, String), String> = catalog
+        .tables
+        .values()
+        .flat_map(|t| {
+            t.columns.iter().map(|c| {
+                (
+                    (
+                        t.name.name.to_ascii_lowercase(),
+                        c.name.to_ascii_lowercase(),
+                    ),
+                    c.name.to_string(),
+                )
+            })
+        })
+        .collect();
     for (name, table) in &parsed {
         let model = catalog
             .tables
@@ -340,6 +358,13 @@ pub(crate) fn build(results: &[Rows; 4]) -> Result<Catalog, SqliteError> {
                             .get(&target.to_ascii_lowercase())
                             .cloned()
                             .unwrap_or_default();
+                    }
+                    for column in &mut to {
+                        if let Some(spelled) = column_spelling
+                            .get(&(target.to_ascii_lowercase(), column.to_ascii_lowercase()))
+                        {
+                            spelled.clone_into(column);
+                        }
                     }
                     let references = References {
                         table: qn(&target_name),

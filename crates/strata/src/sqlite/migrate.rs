@@ -512,8 +512,8 @@ pub fn status(
     let scope = scope(table);
     scope.restrict(&mut current);
     scope.restrict(&mut produced);
-    align_names(&current, &mut produced);
-    let plan = strata_diff::diff(&current, &produced, &[], &mut NoRenames)?;
+    let renames = align_names(&current, &mut produced);
+    let plan = strata_diff::diff(&current, &produced, &renames, &mut NoRenames)?;
     report.drift = render_between(&current, &produced, &plan)?;
     report.drift_checked = true;
     Ok(report)
@@ -663,7 +663,7 @@ pub fn generate(
     let scope = scope(&settings.tracking.table);
     scope.restrict(&mut previous);
     scope.restrict(&mut wanted);
-    align_names(&previous, &mut wanted);
+    let case_renames = align_names(&previous, &mut wanted);
     if options.custom {
         return Ok(Generated {
             plan: Plan::default(),
@@ -676,6 +676,7 @@ pub fn generate(
     }
     let mut requests = options.renames.clone();
     requests.extend(rename_annotations(files));
+    requests.extend(case_renames);
     let plan = strata_diff::diff(&previous, &wanted, &requests, resolver)?;
     // The foreign-keys pragmas are run around the migration's transaction
     // by whoever applies it (strata, or libsql's migrator): the migration

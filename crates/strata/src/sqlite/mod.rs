@@ -12,7 +12,7 @@ pub use migrate::{Generated, generate, migrate, replay, rollback, status, write_
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use strata_diff::{Change, NoRenames, Plan, RenameRequest, RenameResolver};
+use strata_diff::{Change, NoRenames, Plan, RenameOrigin, RenameRequest, RenameResolver};
 use strata_model::{Catalog, Ident, QualifiedName};
 use strata_postgres::{ServerInfo, SourceFile};
 use strata_sql::{RenderContext, Statement};
@@ -77,10 +77,14 @@ pub fn rename_annotations(files: &[SourceFile]) -> Vec<RenameRequest> {
         .collect()
 }
 
-/// Spells `desired`'s tables and columns as `current` does where they
-/// differ only in case: SQLite takes `Users` and `users` for one table.
-pub fn align_names(current: &Catalog, desired: &mut Catalog) {
+/// Spells `desired`'s tables as `current` does where they differ only in
+/// case: SQLite takes `Users` and `users` for one table (and cannot rename
+/// one to the other). Returns the renames that columns spelled
+/// differently only in case need: give them to the diff.
+#[must_use = "the diff needs the renames of columns whose case changed"]
+pub fn align_names(current: &Catalog, desired: &mut Catalog) -> Vec<RenameRequest> {
     let lower = |s: &str| s.to_ascii_lowercase();
+    let mut case_renames = Vec::new();
     let mut table_names: BTreeMap<QualifiedName, QualifiedName> = BTreeMap::new();
     for name in desired.tables.keys().chain(desired.views.keys()) {
         if current.tables.contains_key(name) || current.views.contains_key(name) {
@@ -124,31 +128,33 @@ pub fn align_names(current: &Catalog, desired: &mut Catalog) {
             }
         }
         if let Some(old) = current.tables.get(&new_name) {
-            let renames: BTreeMap<Ident, Ident> = table
-                .columns
-                .iter()
-                .filter(|c| old.column(&c.name).is_none())
-                .filter_map(|c| {
-                    old.columns
-                        .iter()
-                        .find(|o| lower(&o.name) == lower(&c.name))
-                        .filter(|o| table.column(&o.name).is_none())
-                        .map(|o| (c.name.clone(), o.name.clone()))
-                })
-                .collect();
-            let rename = |n: &mut Ident| {
-                if let Some(to) = renames.get(n) {
-                    *n = to.clone();
+            // A column spelled differently only in case is renamed
+            // (SQLite's RENAME COLUMN takes it, and rewrites every
+            // reference), not dropped and added.
+            for column in &table.columns {
+                if old.column(&column.name).is_some() {
+                    continue;
                 }
-            };
-            for column in &mut table.columns {
-                rename(&mut column.name);
-            }
-            for constraint in &mut table.constraints {
-                constraint.columns.iter_mut().for_each(rename);
-            }
-            for index in &mut table.indexes {
-                index.columns.iter_mut().for_each(rename);
+                if let Some(previous) = old
+                    .columns
+                    .iter()
+                    .find(|o| lower(&o.name) == lower(&column.name))
+                    .filter(|o| table.column(&o.name).is_none())
+                {
+                    case_renames.push(RenameRequest {
+                        from: vec![
+                            MAIN.to_owned(),
+                            new_name.name.to_string(),
+                            previous.name.to_string(),
+                        ],
+                        to: column.name.to_string(),
+                        text: format!(
+                            "{}.{}={} (a change of case)",
+                            new_name.name, previous.name, column.name
+                        ),
+                        origin: RenameOrigin::Flag,
+                    });
+                }
             }
         }
         desired.tables.insert(new_name, table);
@@ -188,6 +194,7 @@ pub fn align_names(current: &Catalog, desired: &mut Catalog) {
             }
         }
     }
+    case_renames
 }
 
 fn server_info(conn: &Connection) -> ServerInfo {
@@ -254,8 +261,9 @@ pub fn plan_between(
 ) -> Result<PushPlan, Error> {
     scope.restrict(&mut current);
     scope.restrict(&mut desired);
-    align_names(&current, &mut desired);
-    let plan = strata_diff::diff(&current, &desired, renames, resolver)?;
+    let mut renames = renames.to_vec();
+    renames.extend(align_names(&current, &mut desired));
+    let plan = strata_diff::diff(&current, &desired, &renames, resolver)?;
     let mut ctx = RenderContext::new(&current, &desired);
     count_rows(conn, &plan, &current, &mut ctx)?;
     let statements = strata_sql::sqlite::render(&plan, &ctx)?;
@@ -377,8 +385,8 @@ pub fn apply_push(
         let mut after = conn.introspect()?;
         plan.scope.restrict(&mut after);
         let mut desired = plan.desired.clone();
-        align_names(&after, &mut desired);
-        let diff = strata_diff::diff(&after, &desired, &[], &mut NoRenames)
+        let renames = align_names(&after, &mut desired);
+        let diff = strata_diff::diff(&after, &desired, &renames, &mut NoRenames)
             .map_err(|e| SqliteError::Catalog(e.to_string()))?;
         if diff.is_empty() {
             return Ok(());

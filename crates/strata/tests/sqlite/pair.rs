@@ -44,6 +44,39 @@ fn alter_table_where_sqlite_can() {
 }
 
 #[test]
+fn renaming_key_columns_and_changing_case_is_no_rebuild() {
+    // A renamed primary-key or UNIQUE column, and the foreign keys that
+    // point at it: SQLite's RENAME COLUMN rewrites them all.
+    check(
+        USERS,
+        &USERS
+            .replace("id integer PRIMARY KEY, email", "uid integer PRIMARY KEY, email")
+            .replace("REFERENCES users (id)", "REFERENCES users (uid)"),
+        &["users.id=uid"],
+        false,
+    );
+    check(
+        USERS,
+        &USERS.replace("email text NOT NULL UNIQUE", "mail text NOT NULL UNIQUE"),
+        &["users.email=mail"],
+        false,
+    );
+    // A column spelled in another case is the same column to SQLite: it
+    // is renamed (no flag needed), not dropped and added or rebuilt.
+    let upper = "CREATE TABLE Accounts (ID integer PRIMARY KEY, Code text UNIQUE, name text);\n\
+        CREATE TABLE entries (id integer PRIMARY KEY, Account_ID integer REFERENCES accounts (id), note text);\n\
+        CREATE INDEX entries_account_idx ON entries (Account_ID);\n";
+    let lower = "CREATE TABLE accounts (id integer PRIMARY KEY, code text UNIQUE, name text);\n\
+        CREATE TABLE entries (id integer PRIMARY KEY, account_id integer REFERENCES Accounts (ID), note text);\n\
+        CREATE INDEX entries_account_idx ON entries (account_id);\n";
+    let pushed = check(upper, lower, &[], false);
+    assert_eq!(pushed.rows_kept, 2);
+    check(lower, upper, &[], false);
+    // A REFERENCES clause spelled in another case changes nothing.
+    check(upper, &upper.replace("accounts (id)", "ACCOUNTS (Id)"), &[], false);
+}
+
+#[test]
 fn rebuilds_keep_rows_indexes_and_children() {
     // A type, a NOT NULL, a default: each rebuilds `users`, whose
     // `posts` rows (ON DELETE CASCADE) must survive the DROP TABLE.

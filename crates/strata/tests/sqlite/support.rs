@@ -214,7 +214,13 @@ pub(crate) fn push_and_check(
     scope.restrict(&mut after);
     let mut target = wanted;
     scope.restrict(&mut target);
-    strata::sqlite::align_names(&after, &mut target);
+    let case_renames = strata::sqlite::align_names(&after, &mut target);
+    if !case_renames.is_empty() {
+        return Err(format!(
+            "after the push, columns differ in case: {case_renames:?}\nplan:\n{}",
+            statements.join(";\n")
+        ));
+    }
     for (a, b, label) in [
         (&after, &target, "database → target"),
         (&target, &after, "target → database"),
