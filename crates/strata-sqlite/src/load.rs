@@ -98,17 +98,24 @@ pub fn load_schema(
     }
     let total = pending.len();
     let mut retries = 0;
+    let mut views = Vec::new();
     loop {
         let before = pending.len();
         let mut failed = Vec::new();
         for (path, statement, _) in pending {
-            if let Err(error) = conn.execute(&statement.text) {
-                failed.push((path, statement, error.to_string()));
+            match conn.execute(&statement.text) {
+                Ok(()) => {
+                    if let Some(view) = crate::parse::created_view(&statement.text) {
+                        views.push((path, statement, view));
+                    }
+                }
+                Err(error) => failed.push((path, statement, error.to_string())),
             }
         }
         let stuck = failed.len() == before;
         let only_missing = failed.iter().all(|(_, _, m)| missing_object(m));
         if failed.is_empty() {
+            check_views(conn, &views)?;
             return Ok(LoadReport {
                 statements: total,
                 retries,
@@ -130,6 +137,28 @@ pub fn load_schema(
         retries += 1;
         pending = failed;
     }
+}
+
+/// SQLite checks a view's query only when it is used: each view is read
+/// once, so that a column or table it names that does not exist is the
+/// error of its `CREATE VIEW`, with its file and line.
+fn check_views(
+    conn: &mut Connection,
+    views: &[(&str, crate::Statement, String)],
+) -> Result<(), LoadError> {
+    for (path, statement, view) in views {
+        if let Err(error) =
+            conn.query_text(&format!("SELECT * FROM {} LIMIT 0", crate::quote(view)))
+        {
+            return Err(LoadError::Statement {
+                path: (*path).to_owned(),
+                line: statement.line,
+                statement: statement.text.lines().next().unwrap_or_default().to_owned(),
+                message: error.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -161,5 +190,40 @@ mod tests {
             error.to_string(),
             "b.sql:3: table t already exists\n  CREATE TABLE t (y int)"
         );
+    }
+
+    #[test]
+    fn a_view_that_names_a_missing_column_or_table_is_a_schema_error() {
+        for (text, message) in [
+            (
+                "CREATE TABLE t (x int);\n\nCREATE VIEW v AS\n  SELECT nope FROM t;",
+                "c.sql:3: no such column: nope\n  CREATE VIEW v AS",
+            ),
+            (
+                "CREATE VIEW IF NOT EXISTS main.\"V w\" AS SELECT * FROM missing;",
+                "c.sql:1: no such table: main.missing\n  CREATE VIEW IF NOT EXISTS main.\"V w\" AS SELECT * FROM missing",
+            ),
+        ] {
+            let mut conn = Connection::memory().unwrap();
+            let error = load_schema(
+                &mut conn,
+                &[SourceFile {
+                    path: "c.sql",
+                    text,
+                }],
+            )
+            .unwrap_err();
+            assert_eq!(error.to_string(), message);
+        }
+        // Views on views, in any order, still load.
+        let mut conn = Connection::memory().unwrap();
+        load_schema(
+            &mut conn,
+            &[SourceFile {
+                path: "d.sql",
+                text: "CREATE VIEW b AS SELECT x FROM a;\nCREATE VIEW a AS SELECT x FROM t;\nCREATE TABLE t (x int);",
+            }],
+        )
+        .unwrap();
     }
 }

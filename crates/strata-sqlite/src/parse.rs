@@ -474,6 +474,36 @@ pub(crate) fn index(sql: &str) -> Result<Option<IndexParts>, LexError> {
     Ok(Some((keys, predicate)))
 }
 
+/// The name a `CREATE VIEW` statement creates (`None` for another
+/// statement).
+pub(crate) fn created_view(sql: &str) -> Option<String> {
+    let tokens = meaningful(sql).ok()?;
+    let mut c = Cursor {
+        src: sql,
+        tokens: &tokens,
+        at: 0,
+    };
+    if !c.eat("CREATE") {
+        return None;
+    }
+    if !c.eat("TEMP") {
+        c.eat("TEMPORARY");
+    }
+    if !c.eat("VIEW") {
+        return None;
+    }
+    if c.eat("IF") {
+        c.eat("NOT");
+        c.eat("EXISTS");
+    }
+    let mut name = c.ident()?;
+    if c.peek_punct(".") {
+        c.at += 1;
+        name = c.ident()?;
+    }
+    Some(name)
+}
+
 /// What follows a view's name: `[(columns)] AS select`, canonical.
 pub(crate) fn view(sql: &str) -> Result<Option<String>, LexError> {
     let tokens = meaningful(sql)?;
