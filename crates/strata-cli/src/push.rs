@@ -243,10 +243,12 @@ pub(crate) fn print_plan(plan: &PushPlan, out: &mut Output) {
             timeout.as_millis()
         ));
     }
-    if plan.transactions.iter().filter(|b| b.transactional).count() > 1 {
+    // Phases of an online plan are transactions of their own by design;
+    // otherwise only the lock table splits a plan.
+    let transactions = plan.transactions.iter().filter(|b| b.transactional).count();
+    if plan.phases.is_empty() && transactions > 1 {
         out.out(&format!(
-            "\nThe plan runs in {} transactions: the server's lock table (max_locks_per_transaction = {}) cannot hold it in one.",
-            plan.transactions.len(),
+            "\nThe plan runs in {transactions} transactions: the server's lock table (max_locks_per_transaction = {}) cannot hold it in one.",
             plan.server.max_locks_per_transaction
         ));
     }

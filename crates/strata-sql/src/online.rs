@@ -530,6 +530,12 @@ pub fn online(
                     _ => phases.expand.extend(rendered),
                 }
             }
+            // A renamed column gets its NOT NULL with the rename.
+            Change::SetNotNull { table, column }
+                if existing(table)
+                    && plan.changes.iter().any(|c| {
+                        matches!(c, Change::RenameColumn { table: t, to, .. } if t == table && to == column)
+                    }) => {}
             Change::SetNotNull { table, column } if existing(table) => {
                 let from = from_table(table).expect("existing");
                 not_null_online(&mut phases, table, column, from);
@@ -679,7 +685,15 @@ pub fn online(
                     format!("{n} IS DISTINCT FROM {c}::{to_type}"),
                 );
                 let renames = copy_indexes(&mut phases, table, from, column, &temp);
-                if old_column.not_null {
+                // The copy becomes what the schema files say, not what the
+                // old column was.
+                if ctx
+                    .to
+                    .tables
+                    .get(table)
+                    .and_then(|t| t.column(column.as_str()))
+                    .is_some_and(|c| c.not_null)
+                {
                     not_null_online(&mut phases, table, &temp, from);
                 }
                 let mut drop = plain(
