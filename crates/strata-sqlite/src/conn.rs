@@ -324,6 +324,25 @@ impl Connection {
         statements: &[&str],
         before_commit: &mut dyn FnMut(&mut Connection) -> Result<(), SqliteError>,
     ) -> Result<(), (Option<usize>, SqliteError)> {
+        self.run_transaction_if(statements, &mut |_| Ok(true), before_commit)
+            .map(|_| ())
+    }
+
+    /// [`Connection::run_transaction`], with `proceed` asked first thing
+    /// inside the transaction (holding the write lock): when it says
+    /// `false`, nothing runs, the transaction is rolled back and the
+    /// result is `Ok(false)` (another process did the work meanwhile,
+    /// say).
+    ///
+    /// # Errors
+    /// As [`Connection::run_transaction`]; an error of `proceed` rolls
+    /// back too.
+    pub fn run_transaction_if(
+        &mut self,
+        statements: &[&str],
+        proceed: &mut dyn FnMut(&mut Connection) -> Result<bool, SqliteError>,
+        before_commit: &mut dyn FnMut(&mut Connection) -> Result<(), SqliteError>,
+    ) -> Result<bool, (Option<usize>, SqliteError)> {
         let turn_off = statements
             .iter()
             .any(|s| foreign_keys_pragma(s) == Some(false));
@@ -332,8 +351,8 @@ impl Connection {
             self.execute("PRAGMA foreign_keys = OFF")
                 .map_err(|e| (None, e))?;
         }
-        let result = self.transaction_body(statements, turn_off, before_commit);
-        if result.is_err() && self.in_transaction() {
+        let result = self.transaction_body(statements, turn_off, proceed, before_commit);
+        if !matches!(result, Ok(true)) && self.in_transaction() {
             let _ = self.execute("ROLLBACK");
         }
         let _ = self.execute("PRAGMA legacy_alter_table = OFF");
@@ -350,9 +369,13 @@ impl Connection {
         &mut self,
         statements: &[&str],
         check: bool,
+        proceed: &mut dyn FnMut(&mut Connection) -> Result<bool, SqliteError>,
         before_commit: &mut dyn FnMut(&mut Connection) -> Result<(), SqliteError>,
-    ) -> Result<(), (Option<usize>, SqliteError)> {
+    ) -> Result<bool, (Option<usize>, SqliteError)> {
         self.execute("BEGIN IMMEDIATE").map_err(|e| (None, e))?;
+        if !proceed(self).map_err(|e| (None, e))? {
+            return Ok(false);
+        }
         for (i, sql) in statements.iter().enumerate() {
             if foreign_keys_pragma(sql).is_some() {
                 continue;
@@ -366,7 +389,8 @@ impl Connection {
             }
         }
         before_commit(self).map_err(|e| (None, e))?;
-        self.execute("COMMIT").map_err(|e| (None, e))
+        self.execute("COMMIT").map_err(|e| (None, e))?;
+        Ok(true)
     }
 }
 

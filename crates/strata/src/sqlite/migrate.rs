@@ -109,19 +109,23 @@ struct Failure {
 }
 
 /// Runs `statements` and `tail` (the tracking table's update) in one
-/// transaction, or one by one when the script opts out of it.
+/// transaction, or one by one when the script opts out of it. In a
+/// transaction, `proceed` is asked first, holding the write lock: `false`
+/// (another process did it meanwhile) runs nothing and returns
+/// `Ok(false)`.
 fn run_script(
     conn: &mut Connection,
     statements: &[(String, usize)],
     tail: &str,
     mode: TxMode,
+    proceed: &mut dyn FnMut(&mut Connection) -> Result<bool, SqliteError>,
     before_commit: &mut dyn FnMut(&mut Connection) -> Result<(), SqliteError>,
-) -> Result<(), Failure> {
+) -> Result<bool, Failure> {
     match mode {
         TxMode::Transaction => {
             let mut sql: Vec<&str> = statements.iter().map(|(s, _)| s.as_str()).collect();
             sql.push(tail);
-            conn.run_transaction(&sql, before_commit)
+            conn.run_transaction_if(&sql, proceed, before_commit)
                 .map_err(|(index, error)| Failure {
                     index: index.filter(|i| *i < statements.len()),
                     error,
@@ -135,7 +139,8 @@ fn run_script(
                 })?;
             }
             conn.execute(tail)
-                .map_err(|error| Failure { index: None, error })
+                .map_err(|error| Failure { index: None, error })?;
+            Ok(true)
         }
     }
 }
@@ -286,45 +291,61 @@ pub fn migrate(
                 ))
             }
         };
-        if let Err(failure) = run_script(
+        // Several processes may run `migrate` at once: the first to take
+        // the write lock applies the migration, the others find its row
+        // there and skip it.
+        let mut not_yet_applied = |conn: &mut Connection| {
+            let recorded = read_tracking(conn, table)?;
+            Ok(!recorded.iter().any(|r| r.created_at == Some(when)))
+        };
+        let ran = match run_script(
             conn,
             &statements,
             &insert_sql(table, migration),
             migration.transaction,
+            &mut not_yet_applied,
             &mut check,
         ) {
-            let kept = match migration.transaction {
-                TxMode::Transaction => {
-                    "nothing of it was applied (the transaction was rolled back)"
+            Ok(ran) => ran,
+            Err(failure) => {
+                let kept = match migration.transaction {
+                    TxMode::Transaction => {
+                        "nothing of it was applied (the transaction was rolled back)"
+                    }
+                    TxMode::NoTransaction => {
+                        "it runs outside a transaction (`-- strata:no-transaction`): its statements before this one were applied and stay"
+                    }
+                };
+                let mut outcome = kept.to_owned();
+                match &at {
+                    Some(at) => {
+                        let _ = write!(outcome, "; the database is at `{at}`");
+                    }
+                    None => outcome.push_str("; no migration is applied"),
                 }
-                TxMode::NoTransaction => {
-                    "it runs outside a transaction (`-- strata:no-transaction`): its statements before this one were applied and stay"
+                if !report.applied.is_empty() {
+                    let tags: Vec<&str> = report.applied.iter().map(|a| a.tag.as_str()).collect();
+                    let _ = write!(
+                        outcome,
+                        " ({} applied by this run: {})",
+                        tags.len(),
+                        tags.join(", ")
+                    );
                 }
-            };
-            let mut outcome = kept.to_owned();
-            match &at {
-                Some(at) => {
-                    let _ = write!(outcome, "; the database is at `{at}`");
-                }
-                None => outcome.push_str("; no migration is applied"),
-            }
-            if !report.applied.is_empty() {
-                let tags: Vec<&str> = report.applied.iter().map(|a| a.tag.as_str()).collect();
-                let _ = write!(
+                return Err(failed(
+                    "migration",
+                    &migration.tag,
+                    &migration.path,
+                    &statements,
+                    failure,
                     outcome,
-                    " ({} applied by this run: {})",
-                    tags.len(),
-                    tags.join(", ")
-                );
+                ));
             }
-            return Err(failed(
-                "migration",
-                &migration.tag,
-                &migration.path,
-                &statements,
-                failure,
-                outcome,
-            ));
+        };
+        if !ran {
+            report.already_applied += 1;
+            at = Some(migration.tag.clone());
+            continue;
         }
         let applied = Applied {
             tag: migration.tag.clone(),
@@ -405,6 +426,7 @@ pub fn rollback(
             &statements,
             &delete_sql(table, &row),
             mode,
+            &mut |_| Ok(true),
             &mut |_| Ok(()),
         ) {
             let mut outcome = format!(
@@ -446,6 +468,7 @@ pub fn replay(migrations: &[Migration]) -> Result<Catalog, Error> {
             &statements,
             tail,
             migration.transaction,
+            &mut |_| Ok(true),
             &mut |_| Ok(()),
         ) {
             return Err(failed(

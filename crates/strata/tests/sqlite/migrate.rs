@@ -292,3 +292,75 @@ fn pair_property_holds_for_the_migration_schemas() {
     push_and_check(V1, V2, &[], true).unwrap();
     push_and_check(V2, V1, &[], true).unwrap();
 }
+
+#[test]
+fn concurrent_migrate_runs_apply_each_migration_once_and_all_succeed() {
+    for _ in 0..3 {
+        let dir = TempDir::new();
+        let settings = settings(&dir.0);
+        generate(&settings, V1, "init");
+        // A slow data migration widens the window between reading the
+        // tracking table and taking the write lock.
+        let folder_now = folder(&settings);
+        let options = GenerateOptions {
+            name: Some("fill".to_owned()),
+            custom: true,
+            ..GenerateOptions::default()
+        };
+        let custom = strata::sqlite::generate(
+            &settings,
+            &folder_now,
+            &files(V1),
+            &options,
+            &mut NoRenames,
+            &mut (),
+        )
+        .unwrap();
+        let written = strata::sqlite::write_generated(&folder_now, &custom).unwrap();
+        let script = written
+            .iter()
+            .find(|p| !p.to_string_lossy().ends_with("_rollback.sql"))
+            .unwrap();
+        std::fs::write(
+            script,
+            "INSERT INTO users (email, name) VALUES ('once@x', 'x');\n--> statement-breakpoint\nSELECT count(*) FROM (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 300000) SELECT n FROM c);",
+        )
+        .unwrap();
+        generate(&settings, V2, "v2");
+        let folder = folder(&settings);
+        let path = dir.path("app.db");
+        let results: Vec<Result<usize, String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut conn = open(&path);
+                        strata::sqlite::migrate(
+                            &mut conn,
+                            &folder,
+                            TRACKING,
+                            &MigrateOptions::default(),
+                            &mut (),
+                        )
+                        .map(|r| r.applied.len())
+                        .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let applied: usize = results
+            .iter()
+            .map(|r| {
+                *r.as_ref()
+                    .unwrap_or_else(|e| panic!("a migrate failed: {e}"))
+            })
+            .sum();
+        assert_eq!(applied, 3, "{results:?}");
+        let mut conn = open(&path);
+        assert_eq!(
+            value(&mut conn, &format!("SELECT count(*) FROM {TRACKING}")),
+            "3"
+        );
+        assert_eq!(value(&mut conn, "SELECT count(*) FROM users"), "1");
+    }
+}
