@@ -19,7 +19,7 @@
 //! Each lock-taking statement still needs a `lock_timeout` with retries
 //! around it; the runners (`push --online`, `migrate`) provide that.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -261,8 +261,9 @@ fn sync_trigger(
     );
     let trigger = fit(&format!("strata_sync_{new}"));
     let (o, n) = (quote_ident(old), quote_ident(new));
+    // `cast` converts the old column (and starts with its name).
     let value = |column: &str| match cast {
-        Some(to_type) => format!("NEW.{column}::{to_type}"),
+        Some(expression) => format!("NEW.{expression}"),
         None => format!("NEW.{column}"),
     };
     let body = if both_ways {
@@ -408,6 +409,121 @@ fn copy_indexes(
     renames
 }
 
+fn waits_for_late_key(table: &QualifiedName, constraint: &strata_model::Constraint) -> OnlineError {
+    OnlineError {
+        what: format!("foreign key `{}` on `{table}`", constraint.name),
+        why: "it references a primary key whose columns become NOT NULL in the same change; apply the key first (one plan), then the foreign key (another)".to_owned(),
+    }
+}
+
+/// Whether a key can be built as a unique index concurrently and attached:
+/// plain key columns, at most DEFERRABLE after them (INCLUDE, WITH or a
+/// tablespace stay as they are).
+fn concurrent_key(constraint: &strata_model::Constraint) -> bool {
+    matches!(
+        constraint.kind,
+        ConstraintKind::PrimaryKey | ConstraintKind::Unique
+    ) && (constraint.definition.starts_with("UNIQUE (")
+        || constraint.definition.starts_with("PRIMARY KEY ("))
+        && constraint.definition.matches('(').count() == 1
+        && constraint
+            .definition
+            .split_once(')')
+            .is_some_and(|(_, tail)| {
+                tail.split_whitespace().all(|w| {
+                    matches!(
+                        w,
+                        "DEFERRABLE" | "INITIALLY" | "DEFERRED" | "IMMEDIATE" | "NOT"
+                    )
+                })
+            })
+}
+
+/// `plan` with the foreign keys of new tables that reference a key built
+/// concurrently taken out of their `CREATE TABLE`, as changes of their own
+/// (which wait for the key).
+fn split_waiting_foreign_keys(plan: &Plan, deferred: &BTreeMap<QualifiedName, bool>) -> Plan {
+    let mut out = plan.clone();
+    out.changes.clear();
+    for change in &plan.changes {
+        if let Change::CreateTable { table } = change {
+            let waits = |c: &strata_model::Constraint| {
+                c.kind == ConstraintKind::ForeignKey
+                    && c.references
+                        .as_ref()
+                        .is_some_and(|r| deferred.contains_key(&r.table))
+            };
+            if table.constraints.iter().any(waits) {
+                let mut created = table.clone();
+                let (later, now): (Vec<_>, Vec<_>) =
+                    table.constraints.iter().cloned().partition(|c| waits(c));
+                created.constraints = now;
+                out.changes.push(Change::CreateTable { table: created });
+                for constraint in later {
+                    out.changes.push(Change::AddConstraint {
+                        table: table.name.clone(),
+                        constraint,
+                    });
+                }
+                continue;
+            }
+        }
+        out.changes.push(change.clone());
+    }
+    out
+}
+
+/// The name a change frees, for drops that wait for the contract phase.
+fn dropped_name(change: &Change) -> Option<String> {
+    Some(match change {
+        Change::DropSchema { name } => format!("schema {name:?}"),
+        Change::DropExtension { name } => format!("extension {name:?}"),
+        Change::DropEnum { name }
+        | Change::DropDomain { name }
+        | Change::DropCompositeType { name } => {
+            format!("type {name:?}")
+        }
+        Change::DropSequence { name } | Change::DropIndex { name, .. } => {
+            format!("relation {name:?}")
+        }
+        Change::DropView { view } => format!("relation {:?}", view.name),
+        Change::DropFunction { function } => format!("function {:?}", function.name),
+        Change::DropConstraint { table, constraint } => {
+            format!("constraint {table:?} {:?}", constraint.name)
+        }
+        Change::DropTrigger { table, name } => format!("trigger {table:?} {name:?}"),
+        Change::DropPolicy { table, name } => format!("policy {table:?} {name:?}"),
+        _ => return None,
+    })
+}
+
+/// The name a change takes.
+fn created_name(change: &Change) -> Option<String> {
+    Some(match change {
+        Change::CreateSchema { schema } => format!("schema {:?}", schema.name),
+        Change::CreateExtension { extension } => format!("extension {:?}", extension.name),
+        Change::CreateEnum { enum_type } => format!("type {:?}", enum_type.name),
+        Change::CreateDomain { domain } => format!("type {:?}", domain.name),
+        Change::CreateCompositeType { composite } => format!("type {:?}", composite.name),
+        Change::CreateSequence { sequence } => format!("relation {:?}", sequence.name),
+        Change::CreateView { view } => format!("relation {:?}", view.name),
+        Change::CreateTable { table } => format!("relation {:?}", table.name),
+        Change::CreateIndex { table, index } => {
+            format!(
+                "relation {:?}",
+                QualifiedName::new(table.schema.as_str(), index.name.as_str())
+            )
+        }
+        Change::CreateFunction { function } => format!("function {:?}", function.name),
+        Change::AddConstraint { table, constraint } => {
+            format!("constraint {table:?} {:?}", constraint.name)
+        }
+        Change::CreateTrigger { table, trigger } => format!("trigger {table:?} {:?}", trigger.name),
+        Change::CreatePolicy { table, policy } => format!("policy {table:?} {:?}", policy.name),
+        _ => return None,
+    })
+}
+
 /// Rewrites `plan` as an online plan in phases (empty phases left out).
 ///
 /// # Errors
@@ -423,23 +539,60 @@ pub fn online(
     ctx: &RenderContext<'_>,
     dialect: Dialect,
 ) -> Result<Vec<Phase>, OnlineError> {
-    let grouped = render_grouped(plan, ctx, dialect);
-    let new_tables: BTreeSet<&QualifiedName> = plan
+    let new_tables: BTreeSet<QualifiedName> = plan
         .changes
         .iter()
         .filter_map(|c| match c {
-            Change::CreateTable { table } => Some(&table.name),
+            Change::CreateTable { table } => Some(table.name.clone()),
             _ => None,
         })
         .collect();
-    // Unique keys made concurrently: foreign keys that reference them wait
-    // for them.
-    let mut deferred_keys: BTreeSet<&QualifiedName> = BTreeSet::new();
+    let existing =
+        |table: &QualifiedName| !new_tables.contains(table) && ctx.from.tables.contains_key(table);
+    // Keys built concurrently, by table (true: attached only after the
+    // validations, because their columns become NOT NULL there): foreign
+    // keys that reference them wait for them.
+    let deferred_keys: BTreeMap<QualifiedName, bool> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::AddConstraint { table, constraint }
+                if existing(table) && concurrent_key(constraint) =>
+            {
+                let from = ctx.from.tables.get(table)?;
+                let late = constraint.kind == ConstraintKind::PrimaryKey
+                    && constraint
+                        .columns
+                        .iter()
+                        .any(|c| from.column(c.as_str()).is_none_or(|col| !col.not_null));
+                Some((table.clone(), late))
+            }
+            _ => None,
+        })
+        .fold(BTreeMap::new(), |mut acc, (table, late)| {
+            let entry = acc.entry(table).or_insert(false);
+            *entry |= late;
+            acc
+        });
+    let split = split_waiting_foreign_keys(plan, &deferred_keys);
+    let plan = &split;
+    let grouped = render_grouped(plan, ctx, dialect);
     let mut phases = Phases::default();
+    // Indexes built in the concurrent phase (their comments wait for them).
+    let mut built_later: BTreeSet<QualifiedName> = BTreeSet::new();
+    // Views that keep a renamed table's old name, made at the end of the
+    // expand phase (after the column changes they would otherwise block).
+    let mut compat_views: Vec<Statement> = Vec::new();
+    // Columns renamed by expand and contract.
+    let renamed_columns: BTreeSet<(QualifiedName, Ident)> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RenameColumn { table, to, .. } => Some((table.clone(), to.clone())),
+            _ => None,
+        })
+        .collect();
     for (i, (change, rendered)) in plan.changes.iter().zip(grouped).enumerate() {
-        let existing = |table: &QualifiedName| {
-            !new_tables.contains(table) && ctx.from.tables.contains_key(table)
-        };
         let from_table = |table: &QualifiedName| ctx.from.tables.get(table);
         // Something later in the plan takes this name back: the drop stays
         // where it is.
@@ -450,6 +603,7 @@ pub fn online(
                     && from_table(table).is_some_and(|t| t.partition_key.is_none()) =>
             {
                 let name = QualifiedName::new(table.schema.as_str(), index.name.as_str());
+                built_later.insert(name.clone());
                 let statement = phases.build_index(&name, &rendered[0].sql, table);
                 statement.hazards.push(Hazard::new(
                     HazardId::NonTransactional,
@@ -457,11 +611,39 @@ pub fn online(
                     "nothing to do",
                 ));
             }
-            Change::DropIndex { name, .. } => {
+            // Not on a partitioned table (PostgreSQL cannot), nor when an
+            // index of that name is created in the expand phase before.
+            Change::DropIndex { name, table }
+                if from_table(table).is_some_and(|t| t.partition_key.is_none())
+                    && !plan.changes.iter().any(|c| {
+                        matches!(c, Change::CreateIndex { table: t, index }
+                            if t.schema == name.schema && index.name == name.name && !existing(t))
+                    }) =>
+            {
                 phases.concurrent.push(outside(
                     format!("DROP INDEX CONCURRENTLY IF EXISTS {}", q(name)),
                     None,
                 ));
+            }
+            // A new table's foreign key to a key built concurrently: once
+            // the key is there (the table is empty: nothing to validate).
+            Change::AddConstraint { table, constraint }
+                if !existing(table)
+                    && constraint.kind == ConstraintKind::ForeignKey
+                    && constraint
+                        .references
+                        .as_ref()
+                        .is_some_and(|r| deferred_keys.contains_key(&r.table)) =>
+            {
+                if constraint
+                    .references
+                    .as_ref()
+                    .and_then(|r| deferred_keys.get(&r.table))
+                    == Some(&true)
+                {
+                    return Err(waits_for_late_key(table, constraint));
+                }
+                phases.attach.extend(rendered);
             }
             Change::AddConstraint { table, constraint } if existing(table) => {
                 let t = q(table);
@@ -480,8 +662,11 @@ pub fn online(
                         let waits = constraint
                             .references
                             .as_ref()
-                            .is_some_and(|r| deferred_keys.contains(&r.table));
-                        if waits {
+                            .and_then(|r| deferred_keys.get(&r.table));
+                        if waits == Some(&true) {
+                            return Err(waits_for_late_key(table, constraint));
+                        }
+                        if waits.is_some() {
                             phases.attach.push(add);
                         } else {
                             phases.expand.push(add);
@@ -494,8 +679,7 @@ pub fn online(
                         }
                     }
                     ConstraintKind::PrimaryKey | ConstraintKind::Unique
-                        if constraint.definition.starts_with("UNIQUE (")
-                            || constraint.definition.starts_with("PRIMARY KEY (") =>
+                        if concurrent_key(constraint) =>
                     {
                         let (kind, columns) = constraint
                             .definition
@@ -519,13 +703,12 @@ pub fn online(
                             ),
                             Some(table),
                         );
-                        if kind == "PRIMARY KEY" {
+                        if deferred_keys.get(table) == Some(&true) && kind == "PRIMARY KEY" {
                             // Its columns become NOT NULL first (without a scan).
                             phases.after_validation.push(attach);
                         } else {
                             phases.attach.push(attach);
                         }
-                        deferred_keys.insert(table);
                     }
                     _ => phases.expand.extend(rendered),
                 }
@@ -536,7 +719,14 @@ pub fn online(
                     && plan.changes.iter().any(|c| {
                         matches!(c, Change::RenameColumn { table: t, to, .. } if t == table && to == column)
                     }) => {}
-            Change::SetNotNull { table, column } if existing(table) => {
+            // NOT NULL now, not after validation, when an identity added
+            // to the column needs it.
+            Change::SetNotNull { table, column }
+                if existing(table)
+                    && !plan.changes.iter().any(|c| {
+                        matches!(c, Change::AddIdentity { table: t, column: col, .. } if t == table && col == column)
+                    }) =>
+            {
                 let from = from_table(table).expect("existing");
                 not_null_online(&mut phases, table, column, from);
             }
@@ -583,6 +773,15 @@ pub fn online(
                     continue;
                 };
                 let old_column = from.column(old.as_str()).unwrap_or(column);
+                if old_column.data_type != column.data_type {
+                    return Err(OnlineError {
+                        what: format!("renaming `{}.{old}` to `{new}`", table.name),
+                        why: format!(
+                            "its type changes too ({} to {}); rename it in one plan and change the type in the next",
+                            old_column.data_type, column.data_type
+                        ),
+                    });
+                }
                 if let Some(why) = movable(from, old_column) {
                     return Err(OnlineError {
                         what: format!("renaming `{}.{old}` to `{new}`", table.name),
@@ -637,6 +836,12 @@ pub fn online(
                     .any(|s| s.hazards.iter().any(|h| h.id == HazardId::TableRewrite)) =>
             {
                 let from = from_table(table).expect("existing");
+                if renamed_columns.contains(&(table.clone(), column.clone())) {
+                    return Err(OnlineError {
+                        what: format!("changing the type of `{}.{column}`", table.name),
+                        why: "the column is renamed in the same change; rename it in one plan and change the type in the next".to_owned(),
+                    });
+                }
                 let Some(old_column) = from.column(column.as_str()) else {
                     phases.expand.extend(rendered);
                     continue;
@@ -677,12 +882,23 @@ pub fn online(
                         Some(table),
                     ));
                 }
-                let (sync, unsync) = sync_trigger(table, column, &temp, Some(to_type), false);
+                // The conversion the plain plan uses (`USING c::text::e`
+                // into an enum), else a cast.
+                let conversion = rendered
+                    .iter()
+                    .find_map(|s| {
+                        let at = s.sql.find(" USING ")?;
+                        let rest = &s.sql[at + " USING ".len()..];
+                        let expression = rest.split(", ALTER COLUMN").next()?.trim();
+                        expression.starts_with(c.as_str()).then(|| expression.to_owned())
+                    })
+                    .unwrap_or_else(|| format!("{c}::{to_type}"));
+                let (sync, unsync) = sync_trigger(table, column, &temp, Some(&conversion), false);
                 phases.expand.extend(sync);
                 phases.backfill(
                     table,
-                    format!("{n} = {c}::{to_type}"),
-                    format!("{n} IS DISTINCT FROM {c}::{to_type}"),
+                    format!("{n} = {conversion}"),
+                    format!("{n} IS DISTINCT FROM {conversion}"),
                 );
                 let renames = copy_indexes(&mut phases, table, from, column, &temp);
                 // The copy becomes what the schema files say, not what the
@@ -720,8 +936,36 @@ pub fn online(
                 // app moves over; simple views take inserts, updates and deletes.
                 phases.expand.extend(rendered);
                 let renamed = QualifiedName::new(from.schema.as_str(), to.as_str());
-                phases.expand.push(plain(
-                    format!("CREATE VIEW {} AS SELECT * FROM {}", q(from), q(&renamed)),
+                // The columns the old app knows (drops wait for the
+                // contract phase, so they are all still there).
+                let columns: Vec<String> = from_table(from)
+                    .map(|t| {
+                        t.columns
+                            .iter()
+                            .map(|c| {
+                                let now = plan.changes.iter().find_map(|change| match change {
+                                    Change::RenameColumn { table, from: old, to: new }
+                                        if *table == renamed && *old == c.name =>
+                                    {
+                                        Some(new)
+                                    }
+                                    _ => None,
+                                });
+                                match now {
+                                    Some(new) => format!("{} AS {}", quote_ident(new), quote_ident(&c.name)),
+                                    None => quote_ident(&c.name),
+                                }
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let list = if columns.is_empty() {
+                    "*".to_owned()
+                } else {
+                    columns.join(", ")
+                };
+                compat_views.push(plain(
+                    format!("CREATE VIEW {} AS SELECT {list} FROM {}", q(from), q(&renamed)),
                     Some(&renamed),
                 ));
                 phases
@@ -742,11 +986,52 @@ pub fn online(
                         || matches!(c, Change::RenameTable { from, to } if from.schema == name.schema && *to == name.name)
                 }) =>
             {
+                // Its foreign keys hold on to the keys they reference until
+                // the contract phase: those keys cannot be replaced before.
+                if let Some((fk, key)) = from_table(name).and_then(|t| {
+                    t.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey).find_map(|fk| {
+                        let r = fk.references.as_ref()?;
+                        plan.changes.iter().find_map(|c| match c {
+                            Change::DropConstraint { table, constraint }
+                                if *table == r.table
+                                    && matches!(constraint.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique) =>
+                            {
+                                Some((fk, constraint))
+                            }
+                            _ => None,
+                        })
+                    })
+                }) {
+                    return Err(OnlineError {
+                        what: format!("dropping table `{name}`"),
+                        why: format!(
+                            "its foreign key `{}` uses `{}`, which this change replaces; drop the table in one plan and change the key in the next",
+                            fk.name, key.name
+                        ),
+                    });
+                }
+                phases.contract.extend(rendered);
+            }
+            Change::Comment {
+                target: strata_diff::CommentTarget::Index { name },
+                ..
+            } if built_later.contains(name) => phases.attach.extend(rendered),
+            // What something dropped in the contract phase still uses
+            // (its function, type, schema, extension, key) goes with it,
+            // unless the plan takes the name again.
+            _ if !phases.contract.is_empty()
+                && dropped_name(change).is_some_and(|name| {
+                    !plan.changes[i + 1..]
+                        .iter()
+                        .any(|c| created_name(c).as_deref() == Some(name.as_str()))
+                }) =>
+            {
                 phases.contract.extend(rendered);
             }
             _ => phases.expand.extend(rendered),
         }
     }
+    phases.expand.append(&mut compat_views);
     // Backfills first (one pass per table), then the index builds, which
     // then index the filled columns once.
     let mut concurrent = Vec::new();

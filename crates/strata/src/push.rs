@@ -158,18 +158,26 @@ pub fn plan_push(
         resolver,
     )?;
     if options.online {
-        make_online(&mut plan, settings)?;
+        make_online(
+            &mut plan,
+            settings
+                .migrate
+                .lock_timeout
+                .unwrap_or(Duration::from_secs(2)),
+            settings.migrate.retries,
+        )?;
     }
     Ok(plan)
 }
 
 /// Rewrites a push plan in online phases: transactional phases batched as
-/// usual, concurrent statements one by one, every transaction under the
-/// configured `lock_timeout` (2 s when none) with retries.
+/// usual, concurrent statements one by one, every transaction under
+/// `lock_timeout` and tried again up to `retries` times when a lock is not
+/// free in time.
 ///
 /// # Errors
 /// A change with no online form.
-pub fn make_online(plan: &mut PushPlan, settings: &Settings) -> Result<(), Error> {
+pub fn make_online(plan: &mut PushPlan, lock_timeout: Duration, retries: u32) -> Result<(), Error> {
     let ctx = RenderContext::new(&plan.current, &plan.desired);
     let phases = strata_sql::online(&plan.plan, &ctx, Dialect::Postgres)?;
     let mut statements = Vec::new();
@@ -204,13 +212,7 @@ pub fn make_online(plan: &mut PushPlan, settings: &Settings) -> Result<(), Error
     plan.statements = statements;
     plan.transactions = transactions;
     plan.phases = spans;
-    plan.lock_timeout = Some((
-        settings
-            .migrate
-            .lock_timeout
-            .unwrap_or(Duration::from_secs(2)),
-        settings.migrate.retries,
-    ));
+    plan.lock_timeout = Some((lock_timeout, retries));
     Ok(())
 }
 

@@ -385,3 +385,64 @@ fn generate_online_writes_expand_and_contract_steps_that_migrate_applies_in_turn
         "f"
     );
 }
+
+/// Forms with no concurrent variant stay as they are, and the plan still
+/// applies and converges: indexes of a partitioned table, keys with
+/// INCLUDE, deferrable keys, a foreign key over a key built concurrently,
+/// and a dropped index whose name a new table's index takes.
+#[test]
+fn push_online_keeps_forms_without_a_concurrent_variant_and_converges() {
+    let db = strata_testkit::database();
+    let url = db.url();
+    let project = Project::empty();
+    project.write("strata.toml", "schema = \"schema.sql\"\n");
+    project.write(
+        "schema.sql",
+        "CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, kind text) PARTITION BY RANGE (at);\n\
+         CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n\
+         CREATE INDEX events_kind ON events (kind);\n\
+         CREATE TABLE accounts (id bigint PRIMARY KEY, email text, handle text, plan text, code text);\n\
+         CREATE INDEX shared_name ON accounts (plan);\n",
+    );
+    project
+        .strata(&["--database-url", &url, "push", "--yes"])
+        .expect_code(0);
+    db.execute(
+        "INSERT INTO events VALUES (1, '2026-05-01', 'a');
+         INSERT INTO accounts SELECT g, 'a' || g || '@example.com', 'h' || g, 'free', 'c' || g FROM generate_series(1, 1000) g;",
+    );
+    project.write(
+        "schema.sql",
+        "CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, kind text) PARTITION BY RANGE (at);\n\
+         CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n\
+         CREATE TABLE accounts (id bigint PRIMARY KEY, email text, handle text, plan text, code text,\n\
+           CONSTRAINT accounts_email_key UNIQUE (email) INCLUDE (plan),\n\
+           CONSTRAINT accounts_handle_key UNIQUE (handle) DEFERRABLE INITIALLY DEFERRED,\n\
+           CONSTRAINT accounts_code_key UNIQUE (code));\n\
+         CREATE TABLE plans (id bigint PRIMARY KEY, handle text REFERENCES accounts (code));\n\
+         CREATE INDEX shared_name ON plans (handle);\n",
+    );
+    let run = project.strata(&["--database-url", &url, "push", "--online", "--yes"]);
+    run.expect_code(0);
+    let plan = project
+        .strata(&["--database-url", &url, "push", "--dry-run", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        plan["statements"],
+        serde_json::json!([]),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(db.value("SELECT count(*) FROM accounts"), "1000");
+    assert_eq!(
+        db.value("SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = 'shared_name'::regclass"),
+        "plans"
+    );
+    assert!(
+        run.stdout()
+            .contains("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS accounts_handle_key"),
+        "{}",
+        run.stdout()
+    );
+}

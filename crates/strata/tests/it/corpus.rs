@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use serde::Deserialize;
 
 use crate::rows;
-use crate::support::{loaded, push_and_check};
+use crate::support::{loaded, push_and_check_as};
 
 #[derive(Debug, Deserialize)]
 struct Case {
@@ -38,6 +38,9 @@ enum Verdict {
     DoesNotLoad(String),
     /// Uses objects outside strata's model (reported, not diffed).
     OutsideModel(String),
+    /// Online plans only: a change strata has no online form for (refused
+    /// with the reason, as `push --online` does).
+    NoOnlineForm(#[allow(dead_code)] String),
     Failed(String),
 }
 
@@ -54,7 +57,7 @@ fn version_ok(case: &Case, major: u32) -> bool {
         && parse(&case.max_version).is_none_or(|max| major <= max)
 }
 
-fn judge(case: &Case, major: u32) -> Verdict {
+fn judge(case: &Case, major: u32, online: bool) -> Verdict {
     if case.flavor.as_deref() == Some("pgvector") {
         return Verdict::NotApplicable("needs the pgvector extension".into());
     }
@@ -96,14 +99,17 @@ fn judge(case: &Case, major: u32) -> Verdict {
     drop(b);
     let filled = rows::fill(&mut a.connect(), &current_catalog);
     let run = |db: &strata_testkit::TestDatabase| -> Result<(), String> {
-        push_and_check(db, &desired, &desired_catalog, &[]).map_err(|e| format!("up: {e}"))?;
-        push_and_check(db, &current, &current_catalog, &[]).map_err(|e| format!("down: {e}"))?;
+        push_and_check_as(db, &desired, &desired_catalog, &[], online)
+            .map_err(|e| format!("up: {e}"))?;
+        push_and_check_as(db, &current, &current_catalog, &[], online)
+            .map_err(|e| format!("down: {e}"))?;
         Ok(())
     };
     match run(&a) {
         Ok(()) => Verdict::Passed {
             with_rows: filled > 0,
         },
+        Err(e) if e.contains(": online: no online form") => Verdict::NoOnlineForm(e),
         Err(with_rows) if filled > 0 && is_data_dependent(&with_rows) => {
             // The change cannot be made with these rows (a NOT NULL column
             // without a default, a narrowing conversion): check it on an
@@ -127,6 +133,18 @@ fn is_data_dependent(message: &str) -> bool {
 
 #[test]
 fn sqldef_postgres_cases_pass_the_pair_property() {
+    run_corpus(false);
+}
+
+/// The same cases through online plans (`push --online`): every change
+/// with an online form reaches the same catalog, keeps the rows, and
+/// leaves nothing to do; the others are refused with a reason.
+#[test]
+fn sqldef_postgres_cases_pass_the_pair_property_online() {
+    run_corpus(true);
+}
+
+fn run_corpus(online: bool) {
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
         .expect("the corpus is in tests/corpus")
         .map(|e| e.expect("dir entry").path())
@@ -166,7 +184,7 @@ fn sqldef_postgres_cases_pass_the_pair_property() {
                     let next = queue.lock().expect("queue").next();
                     let Some((name, case)) = next else { break };
                     let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        judge(&case, major)
+                        judge(&case, major, online)
                     }))
                     .unwrap_or_else(|panic| {
                         let message = panic
@@ -190,6 +208,7 @@ fn sqldef_postgres_cases_pass_the_pair_property() {
     let outside = count(&|v| matches!(v, Verdict::OutsideModel(_)));
     let not_loading = count(&|v| matches!(v, Verdict::DoesNotLoad(_)));
     let not_applicable = count(&|v| matches!(v, Verdict::NotApplicable(_)));
+    let no_online_form = count(&|v| matches!(v, Verdict::NoOnlineForm(_)));
     let failed: Vec<_> = results
         .iter()
         .filter(|(_, v)| matches!(v, Verdict::Failed(_)))
@@ -197,10 +216,25 @@ fn sqldef_postgres_cases_pass_the_pair_property() {
     let in_model = passed + failed.len();
     let _ = writeln!(
         report,
-        "sqldef PostgreSQL corpus: {} cases; in the model: {in_model}, passed {passed} ({with_rows} with rows kept), failed {}; outside the model: {outside}; do not load on PostgreSQL {major}: {not_loading}; not applicable: {not_applicable}",
+        "sqldef PostgreSQL corpus{}: {} cases; in the model: {in_model}, passed {passed} ({with_rows} with rows kept), failed {}; outside the model: {outside}; do not load on PostgreSQL {major}: {not_loading}; not applicable: {not_applicable}{}",
+        if online { " (online plans)" } else { "" },
         results.len(),
-        failed.len()
+        failed.len(),
+        if online {
+            format!("; refused as having no online form: {no_online_form}")
+        } else {
+            String::new()
+        }
     );
+    for (name, verdict) in &results {
+        if let Verdict::NoOnlineForm(why) = verdict {
+            let _ = writeln!(
+                report,
+                "  no online form: {name}: {}",
+                why.lines().next().unwrap_or_default()
+            );
+        }
+    }
     let mut by_kind: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for (name, verdict) in &results {
         if let Verdict::OutsideModel(kinds) = verdict {
@@ -236,5 +270,12 @@ fn sqldef_postgres_cases_pass_the_pair_property() {
         failed.is_empty(),
         "{} in-model corpus cases fail the pair property:\n{report}",
         failed.len()
+    );
+    // Refusing is safe, but it is not a way out: the cases strata has no
+    // online form for are few and each says why (serial type changes,
+    // renames under a constraint, keys replaced under foreign keys).
+    assert!(
+        no_online_form <= 12,
+        "{no_online_form} cases are refused as having no online form:\n{report}"
     );
 }

@@ -92,6 +92,17 @@ pub(crate) fn push_and_check(
     expected: &Catalog,
     renames: &[&str],
 ) -> Result<Pushed, String> {
+    push_and_check_as(db, target, expected, renames, false)
+}
+
+/// [`push_and_check`], with the plan in its online form when `online`.
+pub(crate) fn push_and_check_as(
+    db: &TestDatabase,
+    target: &str,
+    expected: &Catalog,
+    renames: &[&str],
+    online: bool,
+) -> Result<Pushed, String> {
     let mut conn = db.connect();
     let (current, server) = conn.introspect().map_err(|e| e.to_string())?;
     let scope = scope_of(&current, expected);
@@ -112,6 +123,11 @@ pub(crate) fn push_and_check(
         &mut NoRenames,
     )
     .map_err(|e| format!("plan: {e}"))?;
+    let mut plan = plan;
+    if online {
+        strata::push::make_online(&mut plan, std::time::Duration::from_secs(5), 3)
+            .map_err(|e| format!("online: {e}"))?;
+    }
     let table_renames: BTreeMap<QualifiedName, QualifiedName> = plan
         .plan
         .changes
