@@ -50,7 +50,10 @@ fn renaming_key_columns_and_changing_case_is_no_rebuild() {
     check(
         USERS,
         &USERS
-            .replace("id integer PRIMARY KEY, email", "uid integer PRIMARY KEY, email")
+            .replace(
+                "id integer PRIMARY KEY, email",
+                "uid integer PRIMARY KEY, email",
+            )
             .replace("REFERENCES users (id)", "REFERENCES users (uid)"),
         &["users.id=uid"],
         false,
@@ -73,7 +76,12 @@ fn renaming_key_columns_and_changing_case_is_no_rebuild() {
     assert_eq!(pushed.rows_kept, 2);
     check(lower, upper, &[], false);
     // A REFERENCES clause spelled in another case changes nothing.
-    check(upper, &upper.replace("accounts (id)", "ACCOUNTS (Id)"), &[], false);
+    check(
+        upper,
+        &upper.replace("accounts (id)", "ACCOUNTS (Id)"),
+        &[],
+        false,
+    );
 }
 
 #[test]
