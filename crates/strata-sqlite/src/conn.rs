@@ -200,7 +200,27 @@ impl Connection {
     /// # Errors
     /// SQLite could not allocate it.
     pub fn memory() -> Result<Connection, SqliteError> {
-        Connection::open(&Target::Memory)
+        let conn = Connection::open(&Target::Memory)?;
+        // A scratch state holds schema files and migrations: a
+        // double-quoted name that names nothing is an error there.
+        conn.set_double_quoted_strings(false)?;
+        Ok(conn)
+    }
+
+    /// Turns SQLite's double-quoted string literals on or off (in DML and
+    /// DDL), returning whether they were on. Off, `"x"` is only ever a
+    /// name: `SELECT "locale" FROM t` without such a column fails instead
+    /// of copying the string `'locale'` into every row (drizzle-kit writes
+    /// that when a rebuild adds a column; its migrator's driver has them
+    /// off).
+    fn set_double_quoted_strings(&self, on: bool) -> Result<bool, SqliteError> {
+        use rusqlite::config::DbConfig;
+        let was = self.conn.db_config(DbConfig::SQLITE_DBCONFIG_DQS_DML)?;
+        self.conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_DQS_DML, on)?;
+        self.conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_DQS_DDL, on)?;
+        Ok(was)
     }
 
     /// Where the database is.
@@ -351,7 +371,13 @@ impl Connection {
             self.execute("PRAGMA foreign_keys = OFF")
                 .map_err(|e| (None, e))?;
         }
+        // The statements of a plan or a migration never take `"x"` for a
+        // string.
+        let quoted_strings = self
+            .set_double_quoted_strings(false)
+            .map_err(|e| (None, e))?;
         let result = self.transaction_body(statements, turn_off, proceed, before_commit);
+        let _ = self.set_double_quoted_strings(quoted_strings);
         if !matches!(result, Ok(true)) && self.in_transaction() {
             let _ = self.execute("ROLLBACK");
         }
@@ -470,6 +496,48 @@ mod tests {
             conn.query_text("SELECT count(*) FROM p").unwrap()[0][0].as_deref(),
             Some("1")
         );
+    }
+
+    #[test]
+    fn a_double_quoted_name_that_names_nothing_is_an_error_not_a_string() {
+        // drizzle-kit's rebuild that adds a column selects it from the old
+        // table: it must fail, not fill the column with its own name.
+        let mut conn = Connection::memory().unwrap();
+        let dir = std::env::temp_dir().join(format!("strata-dqs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.db");
+        let _ = std::fs::remove_file(&path);
+        let mut file = Connection::open(&Target::File(path.clone())).unwrap();
+        for conn in [&mut conn, &mut file] {
+            conn.execute("CREATE TABLE users (id integer PRIMARY KEY, name text); INSERT INTO users VALUES (1, 'a');")
+                .unwrap();
+            let error = conn
+                .run_transaction(
+                    &[
+                        "PRAGMA foreign_keys = OFF",
+                        "CREATE TABLE n (id integer PRIMARY KEY, name text, locale text NOT NULL DEFAULT 'en')",
+                        "INSERT INTO n (\"id\", \"name\", \"locale\") SELECT \"id\", \"name\", \"locale\" FROM users",
+                        "DROP TABLE users",
+                        "ALTER TABLE n RENAME TO users",
+                        "PRAGMA foreign_keys = ON",
+                    ],
+                    &mut |_| Ok(()),
+                )
+                .unwrap_err();
+            assert_eq!(error.0, Some(2), "{error:?}");
+            assert!(error.1.to_string().contains("no such column"), "{error:?}");
+            assert_eq!(
+                conn.query_text("SELECT count(*) FROM users").unwrap()[0][0].as_deref(),
+                Some("1")
+            );
+        }
+        // Outside a plan, a database file reads as it always did.
+        assert_eq!(
+            file.query_text("SELECT \"nope\" FROM users").unwrap()[0][0].as_deref(),
+            Some("nope")
+        );
+        drop(file);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
