@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use strata_sql::{HazardId, Severity};
+use strata_sql::{HazardId, Severity, type_change_hazard};
 use strata_syntax::{TokenKind, line_of, split_statements, tokenize};
 
 use crate::parse::{Action, ColumnDef, ConstraintKind, Name, Stmt, TypeName, parse};
@@ -958,6 +958,29 @@ impl Linter {
                     .as_ref()
                     .and_then(|types| types.get(key))
                     .and_then(|columns| columns.get(column));
+                // The values, as `push` judges the same change.
+                match old.and_then(|old| Some((old, type_change_hazard(old, &printed(type_name))?)))
+                {
+                    Some((old, HazardId::LossyTypeChange)) => emit(
+                        HazardId::LossyTypeChange,
+                        Severity::Error,
+                        format!(
+                            "converting `{}.{column}` from {old} to {} may round, truncate or change values",
+                            table.name, type_name.text
+                        ),
+                        "add a new column of the new type, backfill it with an explicit conversion you have checked, then switch over",
+                    ),
+                    Some((old, id)) => emit(
+                        id,
+                        Severity::Warning,
+                        format!(
+                            "converting `{}.{column}` from {old} to {} fails if a value does not fit the new type",
+                            table.name, type_name.text
+                        ),
+                        "check the existing values first; nothing is changed if it fails",
+                    ),
+                    None => {}
+                }
                 let verdict = old.map(|old| binary_compatible(old, type_name));
                 if verdict != Some(true)
                     && let Some((severity, note)) = self.weigh(size, key)
@@ -1265,6 +1288,37 @@ fn modifiers(text: &str) -> Vec<u32> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A written type as `format_type` prints it (`int` → `integer`,
+/// `varchar(20)` → `character varying(20)`).
+fn printed(type_name: &TypeName) -> String {
+    let base = match type_name.base.as_str() {
+        "int4" => "integer",
+        "int2" => "smallint",
+        "int8" => "bigint",
+        "varchar" => "character varying",
+        "bpchar" => "character",
+        "float8" => "double precision",
+        "float4" => "real",
+        "timestamp" => "timestamp without time zone",
+        "timestamptz" => "timestamp with time zone",
+        "time" => "time without time zone",
+        "timetz" => "time with time zone",
+        "bool" => "boolean",
+        other => other,
+    };
+    let modifiers: Vec<String> = modifiers(&type_name.text)
+        .iter()
+        .map(u32::to_string)
+        .collect();
+    let modifiers = if modifiers.is_empty() {
+        String::new()
+    } else {
+        format!("({})", modifiers.join(","))
+    };
+    let array = if type_name.array { "[]" } else { "" };
+    format!("{base}{modifiers}{array}")
 }
 
 /// Whether changing a column from `old` (as `format_type` prints it) to

@@ -444,3 +444,60 @@ fn a_type_change_that_keeps_the_bytes_rewrites_nothing() {
         );
     }
 }
+
+#[test]
+fn a_type_change_that_rounds_values_is_data_loss_as_in_push() {
+    let mut context = with_rows(&[("prices", 10)]);
+    context.column_types = Some(
+        [(
+            ("public".to_owned(), "prices".to_owned()),
+            [
+                ("amount".to_owned(), "numeric(10,2)".to_owned()),
+                ("at".to_owned(), "timestamp with time zone".to_owned()),
+                ("ratio".to_owned(), "double precision".to_owned()),
+                ("n".to_owned(), "bigint".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    for lossy in [
+        "ALTER TABLE prices ALTER COLUMN amount TYPE numeric(10,0);",
+        "ALTER TABLE prices ALTER COLUMN at TYPE date;",
+        "ALTER TABLE prices ALTER COLUMN ratio TYPE real;",
+        "ALTER TABLE prices ALTER COLUMN ratio TYPE float4;",
+    ] {
+        let findings = lint(lossy, true, &context);
+        assert_eq!(
+            worst(&findings, HazardId::LossyTypeChange),
+            Some(Severity::Error),
+            "{lossy}: {findings:?}"
+        );
+    }
+    let findings = lint(
+        "ALTER TABLE prices ALTER COLUMN n TYPE int;",
+        true,
+        &context,
+    );
+    assert_eq!(
+        worst(&findings, HazardId::TypeChangeMayFail),
+        Some(Severity::Warning),
+        "{findings:?}"
+    );
+    for safe in [
+        "ALTER TABLE prices ALTER COLUMN amount TYPE numeric(12,2);",
+        "ALTER TABLE prices ALTER COLUMN n TYPE int8;",
+        "ALTER TABLE prices ALTER COLUMN ratio TYPE text;",
+        "ALTER TABLE prices ALTER COLUMN at TYPE timestamptz;",
+    ] {
+        let findings = lint(safe, true, &context);
+        assert!(
+            !rules(&findings)
+                .iter()
+                .any(|r| matches!(r, HazardId::LossyTypeChange | HazardId::TypeChangeMayFail)),
+            "{safe}: {findings:?}"
+        );
+    }
+}

@@ -34,6 +34,7 @@ use strata_model::{Catalog, Ident, QualifiedName, TableStats};
 
 pub use hazard::{Hazard, HazardId, Severity};
 pub use online::{OnlineError, Phase, PhaseKind, online};
+pub use types::type_change_hazard;
 
 /// The SQL dialects strata speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -105,6 +105,24 @@ const SAFE: TypeChange = TypeChange {
     unknown: false,
 };
 
+/// The data hazard `push` gives `ALTER COLUMN … TYPE` from `from` to `to`
+/// (both as `format_type` prints them), for checks of hand-written SQL:
+/// values rounded or truncated (`lossy-type-change`), or a conversion that
+/// fails on values that do not fit (`type-change-may-fail`).
+pub fn type_change_hazard(from: &str, to: &str) -> Option<crate::HazardId> {
+    if TypeName::parse(from) == TypeName::parse(to) {
+        return None;
+    }
+    let effect = classify(from, to);
+    if effect.lossy {
+        Some(crate::HazardId::LossyTypeChange)
+    } else if effect.may_fail {
+        Some(crate::HazardId::TypeChangeMayFail)
+    } else {
+        None
+    }
+}
+
 /// Classifies the change from `from` to `to`.
 pub(crate) fn classify(from: &str, to: &str) -> TypeChange {
     let a = TypeName::parse(from);
