@@ -1,6 +1,6 @@
 //! The commands with `dialect = "sqlite"` (or a `sqlite:PATH` URL): push,
-//! generate, migrate, status and rollback, with the flags and output of
-//! their PostgreSQL forms.
+//! generate, migrate, status, rollback, mark-applied and drop, with the
+//! flags and output of their PostgreSQL forms.
 
 use std::process::ExitCode;
 
@@ -33,6 +33,8 @@ pub(crate) fn run(
         Command::Migrate(args) => migrate(settings, global, args, out),
         Command::Status(args) => crate::migrations::status_command(settings, global, args, out),
         Command::Rollback(args) => rollback(settings, global, args, out),
+        Command::MarkApplied { tag } => mark_applied(settings, global, tag, out),
+        Command::Drop { tag } => drop(settings, global, tag.as_deref(), out),
         other => Err(strata::Error::SqliteCommand {
             command: command_name(other),
         }),
@@ -411,6 +413,43 @@ fn rollback(
         out.out("Nothing to roll back.");
     } else {
         out.out(&format!("Rolled back {}.", done.join(", ")));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mark_applied(
+    settings: &Settings,
+    global: &GlobalArgs,
+    tag: &str,
+    out: &mut Output,
+) -> Result<ExitCode, strata::Error> {
+    let folder = folder(settings)?;
+    let mut conn = connect(settings)?;
+    strata::sqlite::mark_applied(&mut conn, &folder, &settings.tracking.table, tag)?;
+    if global.json {
+        out.out(&json!({"marked_applied": tag}).to_string());
+    } else {
+        out.out(&format!("Recorded {tag} as applied (it was not run)."));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn drop(
+    settings: &Settings,
+    global: &GlobalArgs,
+    tag: Option<&str>,
+    out: &mut Output,
+) -> Result<ExitCode, strata::Error> {
+    let folder = folder(settings)?;
+    let mut conn = connect(settings)?;
+    let dropped = strata::sqlite::drop_last(&mut conn, &folder, &settings.tracking.table, tag)?;
+    if global.json {
+        out.out(&json!({"dropped": dropped.tag}).to_string());
+    } else {
+        out.out(&format!(
+            "Removed {} (its SQL, rollback script, journal entry and snapshot).",
+            dropped.tag
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

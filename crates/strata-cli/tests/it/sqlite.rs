@@ -295,3 +295,81 @@ fn errors_name_the_file_and_line_and_postgres_only_commands() {
         missing.stderr()
     );
 }
+
+#[test]
+fn mark_applied_and_drop() {
+    let project = project(V1);
+    project
+        .strata(&["generate", "--name", "init"])
+        .expect_code(0);
+    project.strata(&["migrate"]).expect_code(0);
+    project.write(
+        "schema/app.sql",
+        &format!("{V1}CREATE TABLE tags (id integer PRIMARY KEY, label text);\n"),
+    );
+    project
+        .strata(&["generate", "--name", "tags"])
+        .expect_code(0);
+    // The table was made by hand: record the migration without running it.
+    let mut conn = open(&project, "data/app.db");
+    conn.execute("CREATE TABLE tags (id integer PRIMARY KEY, label text)")
+        .expect("by hand");
+    drop(conn);
+    let marked = project.strata(&["mark-applied", "0001_tags"]);
+    marked.expect_code(0);
+    assert!(
+        marked.stdout().contains("Recorded 0001_tags as applied"),
+        "{}",
+        marked.stdout()
+    );
+    let status = project.strata(&["status", "--json"]).json();
+    assert_eq!(
+        status["pending"].as_array().map(Vec::len),
+        Some(0),
+        "{status}"
+    );
+    assert_eq!(
+        status["drift"].as_array().map(Vec::len),
+        Some(0),
+        "{status}"
+    );
+    let again = project.strata(&["mark-applied", "0001_tags"]);
+    again.expect_code(1);
+    assert!(
+        again.stderr().contains("already recorded as applied"),
+        "{}",
+        again.stderr()
+    );
+    let mut conn = open(&project, "data/app.db");
+    assert_eq!(
+        value(&mut conn, "SELECT count(*) FROM __drizzle_migrations"),
+        "2"
+    );
+    drop(conn);
+    // An applied migration is not dropped; once rolled back, it is.
+    let applied = project.strata(&["drop"]);
+    applied.expect_code(1);
+    assert!(
+        applied.stderr().contains("has applied it"),
+        "{}",
+        applied.stderr()
+    );
+    project.strata(&["rollback", "-y"]).expect_code(0);
+    let dropped = project.strata(&["drop", "0001_tags"]);
+    dropped.expect_code(0);
+    assert!(
+        dropped.stdout().contains("Removed 0001_tags"),
+        "{}",
+        dropped.stdout()
+    );
+    assert!(!project.dir.join("drizzle/0001_tags.sql").exists());
+    let journal =
+        std::fs::read_to_string(project.dir.join("drizzle/meta/_journal.json")).expect("journal");
+    assert!(!journal.contains("0001_tags"), "{journal}");
+    let status = project.strata(&["status", "--json"]).json();
+    assert_eq!(
+        status["applied"].as_array().map(Vec::len),
+        Some(1),
+        "{status}"
+    );
+}

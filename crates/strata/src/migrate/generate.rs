@@ -668,6 +668,23 @@ pub fn drop_last(
     tag: Option<&str>,
     conn: &mut Connection,
 ) -> Result<Migration, MigrateError> {
+    drop_last_unless_applied(folder, tag, &mut |index| {
+        let (rows, _) = tracking::read(conn, &settings.tracking)?;
+        let state = Reconciled::new(&folder.migrations, &rows);
+        Ok(state.is_recorded(index).then(|| conn.info().describe()))
+    })
+}
+
+/// [`drop_last`] for any database: `applied_by(index)` names the database
+/// when it has applied the last migration (which is then kept).
+///
+/// # Errors
+/// `tag` is not the last migration, or it is applied.
+pub fn drop_last_unless_applied(
+    folder: &Folder,
+    tag: Option<&str>,
+    applied_by: &mut dyn FnMut(usize) -> Result<Option<String>, MigrateError>,
+) -> Result<Migration, MigrateError> {
     let Some(last) = folder.migrations.last() else {
         return Err(MigrateError::CannotDrop {
             tag: tag.unwrap_or_default().to_owned(),
@@ -694,12 +711,10 @@ pub fn drop_last(
                 .to_owned(),
         });
     }
-    let (rows, _) = tracking::read(conn, &settings.tracking)?;
-    let state = Reconciled::new(&folder.migrations, &rows);
-    if state.is_recorded(folder.migrations.len() - 1) {
+    if let Some(database) = applied_by(folder.migrations.len() - 1)? {
         return Err(MigrateError::CannotDrop {
             tag: last.tag.clone(),
-            reason: format!("{} has applied it", conn.info().describe()),
+            reason: format!("{database} has applied it"),
         });
     }
     let dir = &folder.dir;

@@ -24,7 +24,8 @@ pub use folder::{
     BREAKPOINT, CONTRACT, Folder, Journal, JournalEntry, Layout, Migration, NO_TRANSACTION, TxMode,
 };
 pub use generate::{
-    GenerateOptions, Generated, OnlineStep, drop_last, generate, write as write_generated,
+    GenerateOptions, Generated, OnlineStep, drop_last, drop_last_unless_applied, generate,
+    write as write_generated,
 };
 pub use replay::replay;
 pub use runner::{

@@ -363,6 +363,70 @@ pub fn migrate(
     Ok(report)
 }
 
+/// Records `tag` as applied without running it (the seed's manual
+/// INSERT into the tracking table, done safely).
+///
+/// # Errors
+/// No such migration, or it is already recorded.
+pub fn mark_applied(
+    conn: &mut Connection,
+    folder: &Folder,
+    table: &str,
+    tag: &str,
+) -> Result<(), Error> {
+    let index = folder
+        .migrations
+        .iter()
+        .position(|m| m.tag == tag)
+        .ok_or_else(|| MigrateError::UnknownTag {
+            tag: tag.to_owned(),
+        })?;
+    ensure_tracking(conn, table)?;
+    // Read again holding the write lock: another process may record it.
+    let mut not_recorded = |conn: &mut Connection| {
+        let rows = read_tracking(conn, table)?;
+        Ok(!Reconciled::new(&folder.migrations, &rows).is_recorded(index))
+    };
+    let recorded = conn
+        .run_transaction_if(
+            &[&insert_sql(table, &folder.migrations[index])],
+            &mut not_recorded,
+            &mut |_| Ok(()),
+        )
+        .map_err(|(_, e)| e)?;
+    if !recorded {
+        return Err(MigrateError::AlreadyApplied {
+            tag: tag.to_owned(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Removes the last migration (its SQL, rollback script, journal entry
+/// and snapshot) when the database has not applied it.
+///
+/// # Errors
+/// `tag` is not the last migration, or it is applied.
+pub fn drop_last(
+    conn: &mut Connection,
+    folder: &Folder,
+    table: &str,
+    tag: Option<&str>,
+) -> Result<Migration, Error> {
+    let database = conn.target().describe();
+    let rows = read_tracking(conn, table)?;
+    Ok(crate::migrate::drop_last_unless_applied(
+        folder,
+        tag,
+        &mut |index| {
+            Ok(Reconciled::new(&folder.migrations, &rows)
+                .is_recorded(index)
+                .then(|| database.clone()))
+        },
+    )?)
+}
+
 /// Undoes the last applied migrations with their rollback scripts, newest
 /// first, each in a transaction with the removal of its tracking row.
 ///

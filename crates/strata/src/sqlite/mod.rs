@@ -7,7 +7,10 @@
 mod migrate;
 mod snapshot;
 
-pub use migrate::{Generated, generate, migrate, replay, rollback, status, write_generated};
+pub use migrate::{
+    Generated, drop_last, generate, mark_applied, migrate, replay, rollback, status,
+    write_generated,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
