@@ -100,7 +100,9 @@ pub enum Error {
     #[error("`strata {command}` is not available with SQLite")]
     #[diagnostic(
         code(strata::sqlite::command),
-        help("with SQLite, strata runs push, generate, migrate, status, rollback, mark-applied and drop")
+        help(
+            "with SQLite, strata runs push, generate, migrate, status, rollback, mark-applied and drop"
+        )
     )]
     SqliteCommand {
         /// The command.
