@@ -393,6 +393,21 @@ pub(crate) fn rollback_command(
         out.out("Nothing rolled back.");
         return Ok(ExitCode::from(EXIT_REFUSED));
     }
+    // Rollback scripts drop what the migrations made, rows included: like
+    // restore, without a terminal it needs --yes.
+    if !out.interactive && !global.yes {
+        out.error(
+            &format!(
+                "refusing to run rollback scripts on {} without --yes",
+                conn.info().describe()
+            ),
+            &[(
+                "hint",
+                "rollback scripts undo migrations and may drop tables and columns with their rows; run it on a terminal to be asked, or pass --yes".to_owned(),
+            )],
+        );
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    }
     let done = rollback(&mut conn, &folder, &settings.tracking, target, out)?;
     if global.json {
         out.out(&json!({"rolled_back": done}).to_string());

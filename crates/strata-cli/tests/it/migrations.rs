@@ -184,6 +184,13 @@ fn generate_a_then_b_migrates_an_empty_database_to_b_and_rolls_back_to_a() {
         again.stdout()
     );
 
+    // Without a terminal, rollback scripts (they drop tables and columns)
+    // need --yes: refused, nothing undone.
+    let refused = project.strata(&["--database-url", &url, "rollback"]);
+    refused.expect_code(3);
+    assert!(refused.stderr().contains("--yes"), "{}", refused.stderr());
+    assert_eq!(tracking_rows(&db).len(), 3);
+
     // One step back is schema A with the new enum value; two steps, A.
     project
         .strata(&["--database-url", &url, "rollback", "--yes"])

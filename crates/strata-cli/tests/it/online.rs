@@ -363,7 +363,7 @@ fn generate_online_writes_expand_and_contract_steps_that_migrate_applies_in_turn
     );
     // And every step rolls back, to the start.
     project
-        .strata(&["--database-url", &url, "rollback", "--steps", "4"])
+        .strata(&["--database-url", &url, "rollback", "--steps", "4", "--yes"])
         .expect_code(0);
     assert_eq!(
         db.column(
