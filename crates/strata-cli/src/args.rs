@@ -16,6 +16,19 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// A `--rename` checked when the command line is read: a malformed one is
+/// a usage error (exit code 2).
+fn rename_arg(text: &str) -> Result<String, String> {
+    strata_diff::RenameRequest::parse(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+/// A duration checked when the command line is read (`5s`, `15min`, `0`).
+fn duration_arg(text: &str) -> Result<String, String> {
+    strata::config::parse_duration(text).map(|_| text.to_owned())
+}
+
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
@@ -125,7 +138,7 @@ pub(crate) struct PushArgs {
     #[arg(long)]
     pub(crate) accept_data_loss: bool,
     /// A rename: OLD_TABLE=NEW_TABLE, or TABLE.OLD_COLUMN=NEW_COLUMN (repeatable)
-    #[arg(long, value_name = "OLD=NEW")]
+    #[arg(long, value_name = "OLD=NEW", value_parser = rename_arg)]
     pub(crate) rename: Vec<String>,
     /// Load the schema files again even if they did not change
     #[arg(long)]
@@ -151,7 +164,7 @@ pub(crate) struct GenerateArgs {
     #[arg(long)]
     pub(crate) accept_data_loss: bool,
     /// A rename: OLD_TABLE=NEW_TABLE, or TABLE.OLD_COLUMN=NEW_COLUMN (repeatable)
-    #[arg(long, value_name = "OLD=NEW")]
+    #[arg(long, value_name = "OLD=NEW", value_parser = rename_arg)]
     pub(crate) rename: Vec<String>,
     /// Replay the migrations and load the schema files again even if nothing changed
     #[arg(long)]
@@ -183,10 +196,10 @@ pub(crate) struct MigrateArgs {
     #[arg(long)]
     pub(crate) accept_edited: bool,
     /// How long a statement may wait for a lock before the migration is retried (e.g. 5s; 0 = forever)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
     pub(crate) lock_timeout: Option<String>,
     /// How long a statement may run (e.g. 15min; 0 = forever)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
     pub(crate) statement_timeout: Option<String>,
     /// How often to retry a migration whose lock timed out
     #[arg(long, value_name = "N")]

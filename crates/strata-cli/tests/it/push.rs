@@ -337,6 +337,16 @@ fn usage_errors_exit_2() {
     let project = Project::empty();
     project.strata(&["push", "--no-such-flag"]).expect_code(2);
     project.strata(&["frobnicate"]).expect_code(2);
+    // Malformed values are usage errors too, caught before anything connects.
+    let rename = project.strata(&["push", "--rename", "users.name"]);
+    rename.expect_code(2);
+    assert!(rename.stderr().contains("--rename"), "{}", rename.stderr());
+    project
+        .strata(&["generate", "--rename", "a.b.c.d=e"])
+        .expect_code(2);
+    project
+        .strata(&["migrate", "--lock-timeout", "soon"])
+        .expect_code(2);
     let help = project.strata(&["push", "--help"]);
     help.expect_code(0);
     assert!(help.stdout().contains("--accept-data-loss"));
