@@ -147,6 +147,9 @@ impl From<rusqlite::Error> for SqliteError {
     }
 }
 
+/// How long a statement waits for another connection's write lock.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A connection to an SQLite database, with foreign keys enforced.
 pub struct Connection {
     conn: rusqlite::Connection,
@@ -184,8 +187,7 @@ impl Connection {
             },
             source,
         };
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(open_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
         // Reading the schema checks that the file is an SQLite database.
         conn.execute_batch("PRAGMA foreign_keys = ON; SELECT count(*) FROM sqlite_schema")
             .map_err(open_error)?;
@@ -193,6 +195,16 @@ impl Connection {
             conn,
             target: target.clone(),
         })
+    }
+
+    /// How long a statement waits for another connection's write lock
+    /// before failing with "database is locked" (5 seconds after
+    /// [`Connection::open`]).
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn set_busy_timeout(&mut self, timeout: Duration) -> Result<(), SqliteError> {
+        Ok(self.conn.busy_timeout(timeout)?)
     }
 
     /// A new private in-memory database (a scratch state).

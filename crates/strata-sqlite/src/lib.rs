@@ -31,7 +31,7 @@ mod lex;
 mod load;
 mod parse;
 
-pub use conn::{Connection, SqliteError, Target, UrlError, foreign_keys_pragma};
+pub use conn::{BUSY_TIMEOUT, Connection, SqliteError, Target, UrlError, foreign_keys_pragma};
 pub use introspect::MAIN;
 pub use lex::{LexError, Statement, canonical, quote, split_statements};
 pub use load::{LoadError, LoadReport, SourceFile, load_schema};

@@ -190,6 +190,25 @@ pub fn migrate(
     options: &MigrateOptions,
     observer: &mut dyn Observer,
 ) -> Result<MigrateReport, Error> {
+    // Another process's migration holds the write lock for as long as it
+    // runs: wait for it (as PostgreSQL's advisory lock does), however
+    // long, instead of failing with "database is locked" after seconds.
+    conn.set_busy_timeout(WAIT_FOR_OTHER_MIGRATE)?;
+    let result = migrate_waiting(conn, folder, table, options, observer);
+    conn.set_busy_timeout(strata_sqlite::BUSY_TIMEOUT)?;
+    result
+}
+
+/// How long `migrate` waits for another process's write lock.
+const WAIT_FOR_OTHER_MIGRATE: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+fn migrate_waiting(
+    conn: &mut Connection,
+    folder: &Folder,
+    table: &str,
+    options: &MigrateOptions,
+    observer: &mut dyn Observer,
+) -> Result<MigrateReport, Error> {
     let last = match &options.to {
         Some(tag) => Some(
             folder

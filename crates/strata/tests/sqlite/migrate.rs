@@ -364,3 +364,33 @@ fn concurrent_migrate_runs_apply_each_migration_once_and_all_succeed() {
         assert_eq!(value(&mut conn, "SELECT count(*) FROM users"), "1");
     }
 }
+
+#[test]
+fn migrate_waits_for_a_write_lock_held_longer_than_the_busy_timeout() {
+    let dir = TempDir::new();
+    let settings = settings(&dir.0);
+    generate(&settings, V1, "init");
+    let path = dir.path("app.db");
+    let mut holder = open(&path);
+    holder.execute("BEGIN IMMEDIATE").unwrap();
+    let folder = folder(&settings);
+    let result = std::thread::scope(|s| {
+        let migrating = s.spawn(|| {
+            let mut conn = open(&path);
+            strata::sqlite::migrate(
+                &mut conn,
+                &folder,
+                TRACKING,
+                &MigrateOptions::default(),
+                &mut (),
+            )
+            .map(|r| r.applied.len())
+            .map_err(|e| e.to_string())
+        });
+        // Longer than the 5-second busy timeout of other statements.
+        std::thread::sleep(strata_sqlite::BUSY_TIMEOUT + std::time::Duration::from_secs(1));
+        holder.execute("COMMIT").unwrap();
+        migrating.join().unwrap()
+    });
+    assert_eq!(result, Ok(1));
+}
