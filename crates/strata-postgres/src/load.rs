@@ -176,6 +176,13 @@ pub fn load_schema_with_progress(
                     deferred.push(statement);
                 }
                 Err(PgError::Database { error, help }) => {
+                    // Only the schema files run here: what already exists
+                    // is defined twice, not a change made behind strata's back.
+                    let help = if matches!(error.code.as_str(), "42P07" | "42710" | "42723") {
+                        Some("it is already defined: the schema files define it twice (or an extension they create defines it); remove one definition".to_owned())
+                    } else {
+                        help
+                    };
                     return Err(statement_error(files, &statement, error, help));
                 }
                 Err(other) => return Err(other.into()),

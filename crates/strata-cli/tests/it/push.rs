@@ -227,6 +227,19 @@ fn a_broken_schema_file_names_file_and_line_and_nothing_is_applied() {
         "{stderr}"
     );
     assert_eq!(table_count(&db), 0);
+
+    // A table defined twice is the files' fault, not the database's.
+    project.write("schema/security.sql", "CREATE TABLE users (id int);\n");
+    let run = project.strata(&["--database-url", &db.url(), "push"]);
+    run.expect_code(1);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("schema/security.sql:1: relation \"users\" already exists"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("define it twice"), "{stderr}");
+    assert!(!stderr.contains("changes strata did not make"), "{stderr}");
+    assert_eq!(table_count(&db), 0);
 }
 
 #[test]
