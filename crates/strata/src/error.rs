@@ -75,7 +75,8 @@ pub enum Error {
     },
     /// A statement of an SQLite migration, rollback script or replay failed.
     #[error(
-        "{what} `{tag}` failed at {path}:{line} (statement {number}): {error}\n  {sql}\n{outcome}"
+        "{what} `{tag}` failed {}: {error}\n  {sql}\n{outcome}",
+        failed_at(path, *line, *number)
     )]
     #[diagnostic(code(strata::migrate::failed))]
     SqliteMigration {
@@ -223,6 +224,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Where an SQLite migration failed: a statement's line, or after its
+/// last statement (the tracking table, `PRAGMA foreign_key_check`).
+fn failed_at(path: &std::path::Path, line: usize, number: usize) -> String {
+    if number == 0 {
+        format!("in {} before COMMIT", path.display())
+    } else {
+        format!("at {}:{line} (statement {number})", path.display())
+    }
 }
 
 impl Error {

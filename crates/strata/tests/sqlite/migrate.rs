@@ -394,3 +394,41 @@ fn migrate_waits_for_a_write_lock_held_longer_than_the_busy_timeout() {
     });
     assert_eq!(result, Ok(1));
 }
+
+#[test]
+fn a_migration_whose_foreign_keys_fail_the_check_keeps_nothing_and_says_so() {
+    let dir = TempDir::new();
+    let settings = settings(&dir.0);
+    let v1 = "CREATE TABLE users (id integer PRIMARY KEY);\nCREATE TABLE posts (id integer PRIMARY KEY, user_id integer);\n";
+    generate(&settings, v1, "init");
+    let path = dir.path("app.db");
+    let mut conn = open(&path);
+    let run = |conn: &mut strata_sqlite::Connection| {
+        strata::sqlite::migrate(
+            conn,
+            &folder(&settings),
+            TRACKING,
+            &MigrateOptions::default(),
+            &mut (),
+        )
+    };
+    run(&mut conn).unwrap();
+    conn.execute("INSERT INTO users VALUES (1); INSERT INTO posts VALUES (1, 1), (2, 99);")
+        .unwrap();
+    generate(
+        &settings,
+        &v1.replace("user_id integer)", "user_id integer REFERENCES users (id))"),
+        "fk",
+    );
+    let message = run(&mut conn).unwrap_err().to_string();
+    assert!(
+        message.starts_with("migration `0001_fk` failed in drizzle/0001_fk.sql before COMMIT: foreign keys are violated: `posts` row 2 references a missing `users` row"),
+        "{message}"
+    );
+    assert_eq!(
+        value(&mut conn, &format!("SELECT count(*) FROM {TRACKING}")),
+        "1"
+    );
+    assert_eq!(value(&mut conn, "SELECT count(*) FROM posts"), "2");
+    assert!(conn.foreign_keys_enabled().unwrap());
+}
