@@ -102,7 +102,21 @@ pub fn reset(
     };
     let (live, _) = conn.introspect()?;
     let mut schemas: BTreeSet<String> = managed_schemas(settings, &target);
-    schemas.remove(&settings.tracking.schema);
+    // The tracking table's schema keeps strata's own tables (the tracking
+    // and bootstrap tables are cleared below) unless tables of the app live
+    // there too (`[migrations] schema = "public"`): then it is emptied like
+    // the others, or the rebuild would find the old tables still there.
+    let own = [
+        settings.tracking.table.as_str(),
+        BOOTSTRAP_TABLE,
+        crate::backfill::BACKFILL_TABLE,
+    ];
+    let shared = live.tables.keys().chain(target.tables.keys()).any(|t| {
+        t.schema.as_str() == settings.tracking.schema.as_str() && !own.contains(&t.name.as_str())
+    });
+    if !shared {
+        schemas.remove(&settings.tracking.schema);
+    }
     let existing: Vec<String> = schemas
         .iter()
         .filter(|s| live.schemas.keys().any(|k| k.as_str() == s.as_str()))

@@ -156,3 +156,37 @@ fn production_is_never_reset_and_nothing_happens_without_consent() {
     );
     assert_eq!(marker(&db), "1");
 }
+
+#[test]
+fn reset_empties_public_when_the_tracking_table_lives_there_too() {
+    // `[migrations] schema = "public"`: the schema used to be left alone
+    // because of the tracking table, so migrate found the old tables and
+    // failed after the tracking rows were gone.
+    let db = strata_testkit::database();
+    let url = db.url();
+    let project = Project::empty();
+    project.write(
+        "strata.toml",
+        "schema = \"schema\"\n[migrations]\nschema = \"public\"\ntable = \"my_migrations\"\n",
+    );
+    project.write("schema/a.sql", "CREATE TABLE a (id int PRIMARY KEY);\n");
+    project
+        .strata(&["--database-url", &url, "generate", "--name", "init"])
+        .expect_code(0);
+    project
+        .strata(&["--database-url", &url, "migrate"])
+        .expect_code(0);
+    db.execute("INSERT INTO a VALUES (1)");
+    let run = project.strata(&[
+        "--database-url",
+        &url,
+        "reset",
+        "--force",
+        "--no-seed",
+        "--json",
+    ]);
+    run.expect_code(0);
+    assert_eq!(run.json()["schemas"], serde_json::json!(["public"]));
+    assert_eq!(db.value("SELECT count(*) FROM a"), "0");
+    assert_eq!(db.value("SELECT count(*) FROM public.my_migrations"), "1");
+}
