@@ -26,26 +26,55 @@ pub const MAIN: &str = "main";
 
 type Rows = Vec<Vec<Option<String>>>;
 
-const OBJECTS: &str = "SELECT s.type, s.name, s.tbl_name, s.sql, coalesce(l.type, '') \
+/// Tables that tools beside the app keep in the database, which strata
+/// neither reads nor drops (as drizzle-kit): Litestream's replication
+/// state, libSQL's and Cloudflare D1's own tables.
+macro_rules! not_internal {
+    ($column:literal) => {
+        concat!(
+            $column,
+            " NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND ",
+            $column,
+            " NOT IN ('_litestream_seq', '_litestream_lock', 'libsql_wasm_func_table', '_cf_KV', '_cf_METADATA')"
+        )
+    };
+}
+
+const OBJECTS: &str = concat!(
+    "SELECT s.type, s.name, s.tbl_name, s.sql, coalesce(l.type, '') \
      FROM sqlite_schema s LEFT JOIN pragma_table_list l ON l.schema = 'main' AND l.name = s.name \
-     WHERE s.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY s.type, s.name";
+     WHERE ",
+    not_internal!("s.name"),
+    " AND ",
+    not_internal!("s.tbl_name"),
+    " ORDER BY s.type, s.name"
+);
 
-const COLUMNS: &str = "SELECT s.name, x.name, x.type, x.\"notnull\", x.dflt_value, x.pk, x.hidden \
+const COLUMNS: &str = concat!(
+    "SELECT s.name, x.name, x.type, x.\"notnull\", x.dflt_value, x.pk, x.hidden \
      FROM sqlite_schema s JOIN pragma_table_xinfo(s.name) x \
-     WHERE s.type IN ('table', 'view') AND s.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-       AND s.sql NOT LIKE 'CREATE VIRTUAL%' \
-     ORDER BY s.name, x.cid";
+     WHERE s.type IN ('table', 'view') AND ",
+    not_internal!("s.name"),
+    " AND s.sql NOT LIKE 'CREATE VIRTUAL%' \
+     ORDER BY s.name, x.cid"
+);
 
-const INDEXES: &str = "SELECT s.name, il.name, il.\"unique\", ix.name \
+const INDEXES: &str = concat!(
+    "SELECT s.name, il.name, il.\"unique\", ix.name \
      FROM sqlite_schema s JOIN pragma_index_list(s.name) il JOIN pragma_index_xinfo(il.name) ix \
-     WHERE s.type = 'table' AND s.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND il.origin = 'c' \
-       AND ix.\"key\" = 1 \
-     ORDER BY s.name, il.name, ix.seqno";
+     WHERE s.type = 'table' AND ",
+    not_internal!("s.name"),
+    " AND il.origin = 'c' AND ix.\"key\" = 1 \
+     ORDER BY s.name, il.name, ix.seqno"
+);
 
-const FOREIGN_KEYS: &str = "SELECT s.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete \
+const FOREIGN_KEYS: &str = concat!(
+    "SELECT s.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete \
      FROM sqlite_schema s JOIN pragma_foreign_key_list(s.name) f \
-     WHERE s.type = 'table' AND s.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-     ORDER BY s.name, f.id, f.seq";
+     WHERE s.type = 'table' AND ",
+    not_internal!("s.name"),
+    " ORDER BY s.name, f.id, f.seq"
+);
 
 /// A foreign key as `pragma_foreign_key_list` gives it: the parent table,
 /// the columns, the parent columns (NULL: its primary key), `ON UPDATE`
@@ -617,5 +646,30 @@ mod tests {
         let table = &catalog.tables[&super::qn("products")];
         assert_eq!(table.indexes.len(), 1);
         assert_eq!(table.triggers.len(), 1);
+    }
+
+    #[test]
+    fn litestream_libsql_and_d1_tables_are_not_the_apps() {
+        let mut conn = Connection::memory().unwrap();
+        conn.execute(
+            "CREATE TABLE t (id integer PRIMARY KEY);\n\
+             CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);\n\
+             CREATE TABLE _litestream_lock (id INTEGER);\n\
+             CREATE INDEX _litestream_seq_i ON _litestream_seq (seq);\n\
+             CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;\n\
+             CREATE TABLE libsql_wasm_func_table (name text PRIMARY KEY, body text);\n\
+             ANALYZE;",
+        )
+        .unwrap();
+        let catalog = conn.introspect().unwrap();
+        assert_eq!(
+            catalog
+                .tables
+                .keys()
+                .map(|n| n.name.to_string())
+                .collect::<Vec<_>>(),
+            ["t"]
+        );
+        assert!(catalog.unmanaged.is_empty(), "{:?}", catalog.unmanaged);
     }
 }
