@@ -109,6 +109,17 @@ pub(crate) fn generate_command(
                 return Ok(ExitCode::from(EXIT_REFUSED));
             }
         } else {
+            if global.json {
+                // What was refused, for machines too (as push --json does).
+                out.out(
+                    &serde_json::to_string_pretty(&json!({
+                        "written": [],
+                        "statements": generated.statements,
+                        "refused": "data-loss",
+                    }))
+                    .expect("JSON values serialize"),
+                );
+            }
             return Err(strata::Error::DataLossRefused {
                 count: losses,
                 statements: generated

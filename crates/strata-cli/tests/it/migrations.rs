@@ -96,6 +96,14 @@ fn generate_a_then_b_migrates_an_empty_database_to_b_and_rolls_back_to_a() {
         .strata(&["--database-url", &url, "generate", "--name", "b", "--yes"])
         .expect_code(3);
     assert!(!project.dir.join("drizzle/0001_b.sql").exists());
+    // --json says so in JSON, as push does.
+    let refused = project
+        .strata(&["--database-url", &url, "generate", "--name", "b", "--json"])
+        .expect_code(3)
+        .json();
+    assert_eq!(refused["refused"], "data-loss");
+    assert_eq!(refused["written"], serde_json::json!([]));
+    assert!(!project.dir.join("drizzle/0001_b.sql").exists());
     project
         .strata(&[
             "--database-url",
