@@ -108,12 +108,18 @@ fn is_literal(default: &str) -> bool {
                 && number[2..].bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn default_clause(default: &str) -> String {
+/// What follows `DEFAULT` for a column's default: a literal as it is, an
+/// expression in parentheses (as drizzle-kit's snapshots spell it too).
+pub fn default_sql(default: &str) -> String {
     if is_literal(default) {
-        format!(" DEFAULT {default}")
+        default.to_owned()
     } else {
-        format!(" DEFAULT ({default})")
+        format!("({default})")
     }
+}
+
+fn default_clause(default: &str) -> String {
+    format!(" DEFAULT {}", default_sql(default))
 }
 
 /// `expr STORED` / `expr VIRTUAL` (how introspection stores a generated

@@ -32,6 +32,55 @@ fn action(a: FkAction) -> &'static str {
     }
 }
 
+/// A column default as drizzle-kit's snapshot holds it: what follows
+/// `DEFAULT` in the SQL (`"'user'"`, `"(unixepoch())"`), except numbers
+/// and booleans, which are JSON numbers and booleans (`.default(0)`).
+fn default_value(default: &str) -> Value {
+    let sql = strata_sql::sqlite::default_sql(default);
+    if let Ok(n) = sql.parse::<i64>() {
+        return json!(n);
+    }
+    if sql.contains('.')
+        && let Ok(x) = sql.parse::<f64>()
+        && x.is_finite()
+    {
+        return json!(x);
+    }
+    match sql.to_ascii_lowercase().as_str() {
+        "true" => json!(true),
+        "false" => json!(false),
+        _ => json!(sql),
+    }
+}
+
+/// drizzle-kit's name for a constraint the SQL leaves unnamed
+/// (`posts_user_id_users_id_fk`, `users_email_unique`); strata's own
+/// otherwise.
+fn drizzle_name(table: &Table, constraint: &strata_model::Constraint) -> String {
+    if constraint.definition.starts_with("CONSTRAINT ") {
+        return constraint.name.to_string();
+    }
+    let join = |cols: &[strata_model::Ident]| {
+        cols.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("_")
+    };
+    match (constraint.kind, &constraint.references) {
+        (ConstraintKind::ForeignKey, Some(r)) => format!(
+            "{}_{}_{}_{}_fk",
+            table.name.name,
+            join(&constraint.columns),
+            r.table.name,
+            join(&r.columns)
+        ),
+        (ConstraintKind::Unique, _) => {
+            format!("{}_{}_unique", table.name.name, join(&constraint.columns))
+        }
+        _ => constraint.name.to_string(),
+    }
+}
+
 fn table(table: &Table) -> Value {
     let pk = table.primary_key();
     let single_pk = pk.filter(|p| p.columns.len() == 1);
@@ -49,7 +98,7 @@ fn table(table: &Table) -> Value {
                 "autoincrement": is_pk && autoincrement,
             });
             if let Some(default) = &c.default {
-                column["default"] = json!(default);
+                column["default"] = default_value(default);
             }
             if let Some(generated) = &c.generated {
                 let (expr, kind) = generated.rsplit_once(' ').unwrap_or((generated, "VIRTUAL"));
@@ -79,7 +128,7 @@ fn table(table: &Table) -> Value {
         cols.iter().map(ToString::to_string).collect()
     };
     for c in &table.constraints {
-        let name = c.name.to_string();
+        let name = drizzle_name(table, c);
         match c.kind {
             ConstraintKind::PrimaryKey if c.columns.len() > 1 => {
                 composite.insert(

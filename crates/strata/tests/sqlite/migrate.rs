@@ -432,3 +432,37 @@ fn a_migration_whose_foreign_keys_fail_the_check_keeps_nothing_and_says_so() {
     assert_eq!(value(&mut conn, "SELECT count(*) FROM posts"), "2");
     assert!(conn.foreign_keys_enabled().unwrap());
 }
+
+#[test]
+fn snapshots_spell_defaults_and_unnamed_constraints_as_drizzle_kit() {
+    // drizzle-kit diffs its next `generate` against the last snapshot:
+    // anything spelled otherwise than its own serializer would is a
+    // phantom change (a table rebuild) in the user's next migration.
+    let dir = TempDir::new();
+    let settings = settings(&dir.0);
+    generate(
+        &settings,
+        "CREATE TABLE users (id integer PRIMARY KEY AUTOINCREMENT, email text NOT NULL, created integer NOT NULL DEFAULT (unixepoch()), score integer DEFAULT 0, ratio real DEFAULT 1.5, active integer DEFAULT true, name text DEFAULT 'x', UNIQUE (email));\n\
+         CREATE TABLE posts (id integer PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE, CONSTRAINT posts_own FOREIGN KEY (id) REFERENCES users (id));",
+        "init",
+    );
+    let text = std::fs::read_to_string(dir.path("drizzle/meta/0000_snapshot.json")).unwrap();
+    let snapshot: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let users = &snapshot["tables"]["users"];
+    let default = |c: &str| users["columns"][c]["default"].clone();
+    assert_eq!(default("created"), serde_json::json!("(unixepoch())"));
+    assert_eq!(default("score"), serde_json::json!(0));
+    assert_eq!(default("ratio"), serde_json::json!(1.5));
+    assert_eq!(default("active"), serde_json::json!(true));
+    assert_eq!(default("name"), serde_json::json!("'x'"));
+    assert!(
+        users["uniqueConstraints"]["users_email_unique"].is_object(),
+        "{users}"
+    );
+    let posts = &snapshot["tables"]["posts"]["foreignKeys"];
+    assert_eq!(
+        posts["posts_user_id_users_id_fk"]["name"], "posts_user_id_users_id_fk",
+        "{posts}"
+    );
+    assert!(posts["posts_own"].is_object(), "{posts}");
+}
