@@ -293,9 +293,29 @@ impl Connection {
     pub fn introspect(&mut self) -> Result<Catalog, SqliteError> {
         let mut results: [Vec<Vec<Option<String>>>; 4] = Default::default();
         for (slot, query) in results.iter_mut().zip(introspect::QUERIES) {
-            *slot = self.query_text(query)?;
+            *slot = self
+                .query_text(query)
+                .map_err(|e| self.broken_view().unwrap_or(e))?;
         }
         introspect::build(&results)
+    }
+
+    /// The first view whose query no longer works (it names a column or
+    /// table that is gone), as the error to report: reading the columns
+    /// of every view fails on it with SQLite's bare message.
+    fn broken_view(&mut self) -> Option<SqliteError> {
+        let views = self
+            .query_text("SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name")
+            .ok()?;
+        views.into_iter().find_map(|row| {
+            let name = row.into_iter().next().flatten()?;
+            let error = self
+                .query_text(&format!("SELECT * FROM {} LIMIT 0", crate::quote(&name)))
+                .err()?;
+            Some(SqliteError::Catalog(format!(
+                "view `{name}` no longer works ({error}): drop it or create it again to match its tables"
+            )))
+        })
     }
 
     /// `PRAGMA foreign_key_check`, one line per violation.
@@ -550,6 +570,20 @@ mod tests {
         );
         drop(file);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_view_that_no_longer_works_is_named() {
+        let mut conn = Connection::memory().unwrap();
+        conn.execute(
+            "PRAGMA legacy_alter_table = ON; CREATE TABLE t (id integer PRIMARY KEY, x text); CREATE VIEW v AS SELECT id, x FROM t; ALTER TABLE t RENAME TO t_old; CREATE TABLE t (id integer PRIMARY KEY); DROP TABLE t_old;",
+        )
+        .unwrap();
+        let error = conn.introspect().unwrap_err().to_string();
+        assert!(
+            error.contains("view `v` no longer works (no such column: x)"),
+            "{error}"
+        );
     }
 
     #[test]
