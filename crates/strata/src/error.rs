@@ -5,6 +5,10 @@ use strata_postgres::{ClusterError, LoadError, PgError};
 
 use crate::config::ConfigError;
 
+/// What [`Error::NotConverged`] says when nothing was committed.
+pub(crate) const NOT_CONVERGED_HELP: &str =
+    "nothing was committed; this is a bug in strata: please report it with the schema files";
+
 /// Everything that can stop a strata operation.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[non_exhaustive]
@@ -188,15 +192,13 @@ pub enum Error {
     #[error(
         "after applying the plan the database still differs from the schema files: {remaining}"
     )]
-    #[diagnostic(
-        code(strata::apply::not_converged),
-        help(
-            "nothing was committed; this is a bug in strata: please report it with the schema files"
-        )
-    )]
+    #[diagnostic(code(strata::apply::not_converged))]
     NotConverged {
         /// The statements that would still be needed.
         remaining: String,
+        /// What was kept, and what to do.
+        #[help]
+        help: String,
     },
     /// Data loss without consent.
     #[error("refusing to run {count} statement(s) that destroy data: {statements}")]

@@ -473,13 +473,34 @@ pub fn apply_push(
             } else {
                 0
             };
-            let outcome =
-                outcome_text(committed, i - batch.start, rolled_back, batch.transactional);
-            let help = error.database_error().and_then(|e| {
+            let outcome = outcome_text(
+                committed,
+                i - batch.start,
+                rolled_back,
+                batch.transactional,
+                plan.statements[i].sql.starts_with("CALL "),
+            );
+            let mut help = error.database_error().and_then(|e| {
                 e.hint
                     .clone()
                     .or_else(|| e.strata_hint().map(str::to_owned))
             });
+            if !plan.phases.is_empty() && committed > 0 {
+                // An online plan stopped between its phases: the database
+                // holds both forms. Planning again from there would not
+                // see the change in progress; the rest of this plan does.
+                let from = if batch.transactional { batch.start } else { i };
+                let rest: Vec<String> = plan.statements[from..]
+                    .iter()
+                    .map(|s| format!("{};", s.sql))
+                    .collect();
+                let cause = help.map(|h| format!("{h}\n")).unwrap_or_default();
+                help = Some(format!(
+                    "{cause}the online plan stopped between its phases: what ran before is kept and the app keeps working. Fix the cause, then run the rest of the plan (statements {} to {total}; the concurrent ones outside a transaction):\n{}",
+                    from + 1,
+                    rest.join("\n")
+                ));
+            }
             return Err(Error::Apply {
                 number: i + 1,
                 total,
@@ -491,7 +512,7 @@ pub fn apply_push(
         }
         if batch.transactional {
             if b == last_batch {
-                if let Err(error) = verify(conn, plan) {
+                if let Err(error) = verify(conn, plan, committed) {
                     let _ = conn.execute("ROLLBACK");
                     return Err(error);
                 }
@@ -502,7 +523,7 @@ pub fn apply_push(
         committed = batch.end;
     }
     if plan.transactions.last().is_some_and(|b| !b.transactional) {
-        verify(conn, plan)?;
+        verify(conn, plan, plan.statements.len())?;
     }
     Ok(ApplyReport {
         statements: total,
@@ -564,6 +585,7 @@ fn outcome_text(
     ran_in_batch: usize,
     rolled_back: usize,
     transactional: bool,
+    calls_procedure: bool,
 ) -> String {
     let mut text = String::new();
     if transactional {
@@ -571,6 +593,8 @@ fn outcome_text(
             text,
             "its transaction was rolled back ({ran_in_batch} statement(s) before it undone, {rolled_back} in all)"
         );
+    } else if calls_procedure {
+        text.push_str("it ran outside a transaction, committing as it went: the batches before the failure are kept, and running it again continues");
     } else {
         text.push_str("it ran outside a transaction and changed nothing");
     }
@@ -586,7 +610,10 @@ fn outcome_text(
 }
 
 /// Reads the database back and checks it now matches the desired state.
-fn verify(conn: &mut Connection, plan: &PushPlan) -> Result<(), Error> {
+///
+/// `committed` statements are committed already (the rest are rolled back
+/// when this fails).
+fn verify(conn: &mut Connection, plan: &PushPlan, committed: usize) -> Result<(), Error> {
     let (mut after, _) = conn.introspect_in_transaction()?;
     plan.scope.restrict(&mut after);
     let remaining = strata_diff::diff(&after, &plan.desired, &[], &mut NoRenames)?;
@@ -595,7 +622,15 @@ fn verify(conn: &mut Connection, plan: &PushPlan) -> Result<(), Error> {
     }
     let ctx = RenderContext::new(&after, &plan.desired);
     let statements = render(&remaining, &ctx, Dialect::Postgres);
+    let kept = if committed == 0 {
+        crate::error::NOT_CONVERGED_HELP.to_owned()
+    } else {
+        format!(
+            "the first {committed} statement(s) were committed before the check and are kept; the last transaction was rolled back. This is a bug in strata: please report it with the schema files"
+        )
+    };
     Err(Error::NotConverged {
+        help: kept,
         remaining: statements
             .iter()
             .map(|s| s.sql.as_str())

@@ -446,3 +446,59 @@ fn push_online_keeps_forms_without_a_concurrent_variant_and_converges() {
         run.stdout()
     );
 }
+
+/// An online plan that fails between its phases says what is kept and
+/// prints the rest of the plan, which finishes the change once the cause
+/// is fixed.
+#[test]
+fn a_failed_online_push_keeps_what_ran_and_prints_the_rest() {
+    let db = strata_testkit::database();
+    let url = db.url();
+    let project = Project::empty();
+    project.write("strata.toml", "schema = \"schema.sql\"\n");
+    project.write(
+        "schema.sql",
+        "CREATE TABLE items (id bigint PRIMARY KEY, n int);\n",
+    );
+    project
+        .strata(&["--database-url", &url, "push", "--yes"])
+        .expect_code(0);
+    db.execute("INSERT INTO items SELECT g, CASE WHEN g = 7 THEN NULL ELSE g END FROM generate_series(1, 100) g");
+    project.write(
+        "schema.sql",
+        "CREATE TABLE items (id bigint PRIMARY KEY, n int NOT NULL);\nCREATE INDEX items_n ON items (n);\n",
+    );
+    let run = project.strata(&["--database-url", &url, "push", "--online", "--yes"]);
+    run.expect_code(1);
+    let stderr = run.stderr();
+    assert!(stderr.contains("VALIDATE CONSTRAINT"), "{stderr}");
+    assert!(
+        stderr.contains("the online plan stopped between its phases"),
+        "{stderr}"
+    );
+    // The expand and concurrent phases are kept: the check and the index.
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'c'"),
+        "1"
+    );
+    assert_eq!(
+        db.value("SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_n'::regclass"),
+        "t"
+    );
+    // Fix the data, run the rest as printed: the change is complete.
+    db.execute("UPDATE items SET n = 0 WHERE n IS NULL");
+    let rest: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| !l.contains("the online plan stopped between its phases"))
+        .skip(1)
+        .take_while(|l| l.ends_with(';'))
+        .collect();
+    assert!(!rest.is_empty(), "{stderr}");
+    db.execute(&rest.join("\n"));
+    let plan = project
+        .strata(&["--database-url", &url, "push", "--dry-run", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(plan["statements"], serde_json::json!([]));
+}

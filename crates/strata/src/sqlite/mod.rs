@@ -421,6 +421,7 @@ pub fn apply_push(
         }
         Err((_, _)) if remaining.is_some() => Err(Error::NotConverged {
             remaining: remaining.unwrap_or_default(),
+            help: crate::error::NOT_CONVERGED_HELP.to_owned(),
         }),
         Err((Some(i), error)) => Err(Error::SqliteApply {
             number: i + 1,
