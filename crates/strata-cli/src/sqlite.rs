@@ -323,11 +323,6 @@ fn migrate(
     args: &MigrateArgs,
     out: &mut Output,
 ) -> Result<ExitCode, strata::Error> {
-    if args.backup {
-        return Err(strata::Error::SqliteCommand {
-            command: "migrate --backup".to_owned(),
-        });
-    }
     let folder = folder(settings)?;
     let options = MigrateOptions {
         to: args.to.clone(),
@@ -368,6 +363,31 @@ fn migrate(
             out.out(migration.sql.trim_end());
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.backup || settings.migrate.backup {
+        // Only when something will run: a backup per no-op deploy fills disks.
+        let pending = strata::sqlite::status(&mut conn, &folder, table, false)?.pending;
+        if pending.is_empty() {
+            out.status("No pending migrations: no backup taken.");
+        } else {
+            out.status(&format!(
+                "Taking a backup before {} pending migration(s) ...",
+                pending.len()
+            ));
+            let backup = strata::sqlite::backup(&mut conn, settings)?;
+            let path = backup
+                .path
+                .strip_prefix(&settings.root)
+                .unwrap_or(&backup.path)
+                .display()
+                .to_string();
+            out.status(&format!(
+                "Backup written to {path} ({} bytes, {:.1} s); to restore it, copy it over {} while nothing uses the database",
+                backup.bytes,
+                backup.elapsed.as_secs_f64(),
+                conn.target().describe(),
+            ));
+        }
     }
     let report = strata::sqlite::migrate(&mut conn, &folder, table, &options, out)?;
     if global.json {

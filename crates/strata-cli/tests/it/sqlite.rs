@@ -373,3 +373,54 @@ fn mark_applied_and_drop() {
         "{status}"
     );
 }
+
+#[test]
+fn migrate_backup_copies_the_database_before_applying() {
+    let project = project(V1);
+    project
+        .strata(&["generate", "--name", "init"])
+        .expect_code(0);
+    // A backup is taken when something is pending, an empty database too.
+    let first = project.strata(&["migrate", "--backup"]);
+    first.expect_code(0);
+    assert!(
+        first
+            .stderr()
+            .contains("Backup written to .strata/backups/app_"),
+        "{}",
+        first.stderr()
+    );
+    let again = project.strata(&["migrate", "--backup"]);
+    again.expect_code(0);
+    assert!(
+        again.stderr().contains("no backup taken"),
+        "{}",
+        again.stderr()
+    );
+    // `backup = true` in strata.toml takes one too.
+    project.write(
+        "strata.toml",
+        "dialect = \"sqlite\"\nschema = \"schema\"\ndatabase_url = \"sqlite:data/app.db\"\n[migrations]\nbackup = true\n",
+    );
+    project.write(
+        "schema/app.sql",
+        &format!("{V1}CREATE TABLE tags (id integer PRIMARY KEY);\n"),
+    );
+    project
+        .strata(&["generate", "--name", "tags"])
+        .expect_code(0);
+    let second = project.strata(&["migrate"]);
+    second.expect_code(0);
+    let backups: Vec<_> = std::fs::read_dir(project.dir.join(".strata/backups"))
+        .expect("backups")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(backups.len(), 2, "{backups:?}");
+    // The newest holds the database before `0001_tags`.
+    let newest = backups.iter().max().expect("a backup");
+    let mut copy = Connection::open(&Target::File(newest.clone())).expect("open");
+    assert_eq!(
+        value(&mut copy, "SELECT count(*) FROM __drizzle_migrations"),
+        "1"
+    );
+}

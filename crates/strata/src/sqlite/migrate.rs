@@ -382,6 +382,51 @@ fn migrate_waiting(
     Ok(report)
 }
 
+/// A copy of the database, consistent and compacted (`VACUUM INTO`), in
+/// `.strata/backups` (`<name>_YYYYMMDD_HHMMSS.db`): what `migrate
+/// --backup` takes before it applies anything. Restoring it is copying it
+/// over the database file while nothing uses it.
+///
+/// # Errors
+/// The folder cannot be made, or SQLite cannot write the copy.
+pub fn backup(
+    conn: &mut Connection,
+    settings: &Settings,
+) -> Result<crate::backup::BackupReport, Error> {
+    let started = Instant::now();
+    let stem = match conn.target() {
+        strata_sqlite::Target::File(path) => path
+            .file_stem()
+            .map_or_else(|| "sqlite".to_owned(), |s| s.to_string_lossy().into_owned()),
+        strata_sqlite::Target::Memory => "memory".to_owned(),
+    };
+    let name = crate::backup::backup_file_name(&stem, SystemTime::now());
+    let dir = crate::backup::backup_dir(settings);
+    let stem = name.trim_end_matches(".dump");
+    // Two runs within a second: the second gets `_2`.
+    let mut path = dir.join(format!("{stem}.db"));
+    let mut n = 1;
+    while path.exists() {
+        n += 1;
+        path = dir.join(format!("{stem}_{n}.db"));
+    }
+    fs::create_dir_all(&dir).map_err(|source| crate::backup::BackupError::Io {
+        action: "could not create the folder",
+        path: dir.clone(),
+        source,
+    })?;
+    conn.execute(&format!(
+        "VACUUM INTO '{}'",
+        path.to_string_lossy().replace('\'', "''")
+    ))?;
+    let bytes = fs::metadata(&path).map_or(0, |m| m.len());
+    Ok(crate::backup::BackupReport {
+        path,
+        bytes,
+        elapsed: started.elapsed(),
+    })
+}
+
 /// Records `tag` as applied without running it (the seed's manual
 /// INSERT into the tracking table, done safely).
 ///

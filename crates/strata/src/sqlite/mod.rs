@@ -8,7 +8,7 @@ mod migrate;
 mod snapshot;
 
 pub use migrate::{
-    Generated, drop_last, generate, mark_applied, migrate, replay, rollback, status,
+    Generated, backup, drop_last, generate, mark_applied, migrate, replay, rollback, status,
     write_generated,
 };
 
