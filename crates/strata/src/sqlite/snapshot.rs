@@ -37,11 +37,16 @@ fn action(a: FkAction) -> &'static str {
 /// and booleans, which are JSON numbers and booleans (`.default(0)`).
 fn default_value(default: &str) -> Value {
     let sql = strata_sql::sqlite::default_sql(default);
-    if let Ok(n) = sql.parse::<i64>() {
+    // Canonical SQL spells a negative number `- 1.5`.
+    let number = match sql.strip_prefix('-') {
+        Some(rest) => format!("-{}", rest.trim_start()),
+        None => sql.clone(),
+    };
+    if let Ok(n) = number.parse::<i64>() {
         return json!(n);
     }
-    if sql.contains('.')
-        && let Ok(x) = sql.parse::<f64>()
+    if number.contains('.')
+        && let Ok(x) = number.parse::<f64>()
         && x.is_finite()
     {
         return json!(x);

@@ -442,7 +442,7 @@ fn snapshots_spell_defaults_and_unnamed_constraints_as_drizzle_kit() {
     let settings = settings(&dir.0);
     generate(
         &settings,
-        "CREATE TABLE users (id integer PRIMARY KEY AUTOINCREMENT, email text NOT NULL, created integer NOT NULL DEFAULT (unixepoch()), score integer DEFAULT 0, ratio real DEFAULT 1.5, active integer DEFAULT true, name text DEFAULT 'x', UNIQUE (email));\n\
+        "CREATE TABLE users (id integer PRIMARY KEY AUTOINCREMENT, email text NOT NULL, created integer NOT NULL DEFAULT (unixepoch()), score integer DEFAULT 0, ratio real DEFAULT 1.5, debt integer DEFAULT -3, active integer DEFAULT true, name text DEFAULT 'x', UNIQUE (email));\n\
          CREATE TABLE posts (id integer PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE, CONSTRAINT posts_own FOREIGN KEY (id) REFERENCES users (id));",
         "init",
     );
@@ -453,6 +453,7 @@ fn snapshots_spell_defaults_and_unnamed_constraints_as_drizzle_kit() {
     assert_eq!(default("created"), serde_json::json!("(unixepoch())"));
     assert_eq!(default("score"), serde_json::json!(0));
     assert_eq!(default("ratio"), serde_json::json!(1.5));
+    assert_eq!(default("debt"), serde_json::json!(-3));
     assert_eq!(default("active"), serde_json::json!(true));
     assert_eq!(default("name"), serde_json::json!("'x'"));
     assert!(
