@@ -459,6 +459,27 @@ pub(crate) fn build(results: &[Rows; 4]) -> Result<Catalog, SqliteError> {
         }
         constraints.sort_by(|a, b| a.name.cmp(&b.name));
         model.constraints = constraints;
+        // A rowid alias (an INTEGER PRIMARY KEY) and the key of a WITHOUT
+        // ROWID table are never NULL, whether or not they say NOT NULL
+        // (drizzle-kit writes `integer PRIMARY KEY NOT NULL`): one
+        // spelling, so that the other is no change.
+        if let Some(pk) = model
+            .constraints
+            .iter()
+            .find(|c| c.kind == ConstraintKind::PrimaryKey)
+        {
+            let without_rowid = table.options.iter().any(|o| o == "WITHOUT ROWID");
+            let keys = pk.columns.clone();
+            let alias = !without_rowid && keys.len() == 1 && !pk.definition.contains(" DESC");
+            for column in &mut model.columns {
+                if keys.contains(&column.name)
+                    && (without_rowid
+                        || (alias && column.data_type.eq_ignore_ascii_case("integer")))
+                {
+                    column.not_null = true;
+                }
+            }
+        }
     }
     // Indexes.
     let mut index_columns: BTreeMap<(String, String), (bool, Vec<Ident>)> = BTreeMap::new();
@@ -646,6 +667,30 @@ mod tests {
         let table = &catalog.tables[&super::qn("products")];
         assert_eq!(table.indexes.len(), 1);
         assert_eq!(table.triggers.len(), 1);
+    }
+
+    #[test]
+    fn keys_that_are_never_null_are_not_null_however_written() {
+        let mut conn = Connection::memory().unwrap();
+        conn.execute(
+            "CREATE TABLE a (id integer PRIMARY KEY, x text);\n\
+             CREATE TABLE b (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, x text);\n\
+             CREATE TABLE c (k text, n int, PRIMARY KEY (k, n)) WITHOUT ROWID;\n\
+             CREATE TABLE d (k text PRIMARY KEY, n bigint);\n\
+             CREATE TABLE e (id bigint PRIMARY KEY);",
+        )
+        .unwrap();
+        let catalog = conn.introspect().unwrap();
+        let not_null = |t: &str, c: &str| {
+            catalog.tables[&super::qn(t)]
+                .column(&strata_model::Ident::new(c))
+                .unwrap()
+                .not_null
+        };
+        assert!(not_null("a", "id") && not_null("b", "id"));
+        assert!(not_null("c", "k") && not_null("c", "n"));
+        // A text or bigint key of a rowid table can hold NULL.
+        assert!(!not_null("d", "k") && !not_null("e", "id"));
     }
 
     #[test]
