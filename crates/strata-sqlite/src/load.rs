@@ -99,14 +99,17 @@ pub fn load_schema(
     let total = pending.len();
     let mut retries = 0;
     let mut views = Vec::new();
+    let mut tables = Vec::new();
     loop {
         let before = pending.len();
         let mut failed = Vec::new();
         for (path, statement, _) in pending {
             match conn.execute(&statement.text) {
                 Ok(()) => {
-                    if let Some(view) = crate::parse::created_view(&statement.text) {
+                    if let Some(view) = crate::parse::created(&statement.text, "VIEW") {
                         views.push((path, statement, view));
+                    } else if let Some(table) = crate::parse::created(&statement.text, "TABLE") {
+                        tables.push((path, statement, table));
                     }
                 }
                 Err(error) => failed.push((path, statement, error.to_string())),
@@ -115,6 +118,7 @@ pub fn load_schema(
         let stuck = failed.len() == before;
         let only_missing = failed.iter().all(|(_, _, m)| missing_object(m));
         if failed.is_empty() {
+            check_foreign_keys(conn, &tables)?;
             check_views(conn, &views)?;
             return Ok(LoadReport {
                 statements: total,
@@ -137,6 +141,48 @@ pub fn load_schema(
         retries += 1;
         pending = failed;
     }
+}
+
+/// SQLite checks a foreign key only when a row is written: a key to a
+/// table or columns that do not exist (a typo), or to columns without a
+/// PRIMARY KEY or UNIQUE, would make every insert fail in the app. Such a
+/// key is the error of its `CREATE TABLE`.
+fn check_foreign_keys(
+    conn: &mut Connection,
+    tables: &[(&str, crate::Statement, String)],
+) -> Result<(), LoadError> {
+    for (path, statement, table) in tables {
+        let error = |message: String| LoadError::Statement {
+            path: (*path).to_owned(),
+            line: statement.line,
+            statement: statement.text.lines().next().unwrap_or_default().to_owned(),
+            message,
+        };
+        let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        let parents = conn
+            .query_text(&format!(
+                "SELECT DISTINCT f.\"table\", s.name IS NULL FROM pragma_foreign_key_list({}) f \
+                 LEFT JOIN sqlite_schema s ON s.type = 'table' AND s.name = f.\"table\" COLLATE NOCASE",
+                literal(table)
+            ))
+            .map_err(|e| error(e.to_string()))?;
+        if let Some(parent) = parents
+            .iter()
+            .find(|r| r.get(1).cloned().flatten().as_deref() == Some("1"))
+            .and_then(|r| r.first().cloned().flatten())
+        {
+            return Err(error(format!(
+                "a foreign key references table `{parent}`, which does not exist"
+            )));
+        }
+        if !parents.is_empty() {
+            // Fails with "foreign key mismatch" when the parent columns are
+            // missing or not a key.
+            conn.query_text(&format!("PRAGMA foreign_key_check({})", literal(table)))
+                .map_err(|e| error(e.to_string()))?;
+        }
+    }
+    Ok(())
 }
 
 /// SQLite checks a view's query only when it is used: each view is read
@@ -190,6 +236,46 @@ mod tests {
             error.to_string(),
             "b.sql:3: table t already exists\n  CREATE TABLE t (y int)"
         );
+    }
+
+    #[test]
+    fn a_foreign_key_to_a_missing_table_or_column_is_a_schema_error() {
+        for (text, message) in [
+            (
+                "CREATE TABLE users (id integer PRIMARY KEY);\nCREATE TABLE posts (\n  id integer PRIMARY KEY,\n  user_id integer REFERENCES user (id)\n);",
+                "e.sql:2: a foreign key references table `user`, which does not exist\n  CREATE TABLE posts (",
+            ),
+            (
+                "CREATE TABLE posts (id integer PRIMARY KEY, p integer REFERENCES users (nope));\nCREATE TABLE users (id integer PRIMARY KEY);",
+                "e.sql:1: foreign key mismatch - \"posts\" referencing \"users\"\n  CREATE TABLE posts (id integer PRIMARY KEY, p integer REFERENCES users (nope))",
+            ),
+            (
+                "CREATE TABLE users (id integer PRIMARY KEY, email text);\nCREATE TABLE posts (id integer PRIMARY KEY, e text REFERENCES users (email));",
+                "e.sql:2: foreign key mismatch - \"posts\" referencing \"users\"\n  CREATE TABLE posts (id integer PRIMARY KEY, e text REFERENCES users (email))",
+            ),
+        ] {
+            let mut conn = Connection::memory().unwrap();
+            let error = load_schema(
+                &mut conn,
+                &[SourceFile {
+                    path: "e.sql",
+                    text,
+                }],
+            )
+            .unwrap_err();
+            assert_eq!(error.to_string(), message);
+        }
+        // Keys spelled in another case, to a later table, to itself, or
+        // to a UNIQUE column are fine.
+        let mut conn = Connection::memory().unwrap();
+        load_schema(
+            &mut conn,
+            &[SourceFile {
+                path: "f.sql",
+                text: "CREATE TABLE posts (id integer PRIMARY KEY, u integer REFERENCES USERS, parent integer REFERENCES posts (id), e text REFERENCES Users (Email));\nCREATE TABLE users (id integer PRIMARY KEY, email text UNIQUE);",
+            }],
+        )
+        .unwrap();
     }
 
     #[test]

@@ -474,9 +474,9 @@ pub(crate) fn index(sql: &str) -> Result<Option<IndexParts>, LexError> {
     Ok(Some((keys, predicate)))
 }
 
-/// The name a `CREATE VIEW` statement creates (`None` for another
-/// statement).
-pub(crate) fn created_view(sql: &str) -> Option<String> {
+/// The name a `CREATE VIEW` (`kind` `VIEW`) or `CREATE TABLE` (`TABLE`)
+/// statement creates (`None` for another statement).
+pub(crate) fn created(sql: &str, kind: &str) -> Option<String> {
     let tokens = meaningful(sql).ok()?;
     let mut c = Cursor {
         src: sql,
@@ -489,7 +489,7 @@ pub(crate) fn created_view(sql: &str) -> Option<String> {
     if !c.eat("TEMP") {
         c.eat("TEMPORARY");
     }
-    if !c.eat("VIEW") {
+    if !c.eat(kind) {
         return None;
     }
     if c.eat("IF") {
