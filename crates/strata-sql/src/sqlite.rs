@@ -295,6 +295,9 @@ struct Renderer<'a> {
     dropped_indexes: BTreeSet<QualifiedName>,
     /// Views the plan drops.
     dropped_views: BTreeSet<QualifiedName>,
+    /// Views replaced (dropped and created again, with all their
+    /// triggers: SQLite drops a view's triggers with it).
+    replaced_views: BTreeSet<QualifiedName>,
 }
 
 impl<'a> Renderer<'a> {
@@ -309,6 +312,7 @@ impl<'a> Renderer<'a> {
             columns_from: BTreeMap::new(),
             dropped_indexes: BTreeSet::new(),
             dropped_views: BTreeSet::new(),
+            replaced_views: BTreeSet::new(),
         };
         for change in &plan.changes {
             match change {
@@ -327,6 +331,9 @@ impl<'a> Renderer<'a> {
                 }
                 Change::DropView { view } => {
                     r.dropped_views.insert(view.name.clone());
+                }
+                Change::ReplaceView { view } => {
+                    r.replaced_views.insert(view.name.clone());
                 }
                 _ => {}
             }
@@ -773,7 +780,17 @@ impl<'a> Renderer<'a> {
                     format!("CREATE VIEW {} {}", q(&view.name.name), view.definition),
                     None,
                 ));
+                // Its triggers (INSTEAD OF) went with it: all of them, as
+                // the target has them.
+                if let Some(target) = self.ctx.to.views.get(&view.name) {
+                    for trigger in &target.triggers {
+                        all.creates
+                            .push(stmt(trigger.definition.clone(), Some(&view.name)));
+                    }
+                }
             }
+            Change::CreateTrigger { table, .. } | Change::DropTrigger { table, .. }
+                if self.replaced_views.contains(table) => {}
             Change::DropView { view } => {
                 out.push(stmt(format!("DROP VIEW {}", q(&view.name.name)), None));
             }

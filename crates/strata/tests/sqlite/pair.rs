@@ -228,3 +228,27 @@ fn schema_file_errors_name_file_and_line() {
     .unwrap_err();
     assert!(error.to_string().contains("schema/app.sql:3"), "{error}");
 }
+
+#[test]
+fn a_changed_view_keeps_its_instead_of_triggers() {
+    let current = "CREATE TABLE t (id integer PRIMARY KEY, x text, y text);\n\
+        CREATE VIEW v AS SELECT id, x FROM t;\n\
+        CREATE TRIGGER v_ins INSTEAD OF INSERT ON v BEGIN INSERT INTO t (id, x) VALUES (new.id, new.x); END;\n\
+        CREATE TRIGGER v_del INSTEAD OF DELETE ON v BEGIN DELETE FROM t WHERE id = old.id; END;";
+    // SQLite drops a view's triggers with it: a view created again gets
+    // them back, changed or not.
+    let wider = current.replace("SELECT id, x FROM t", "SELECT id, x, y FROM t");
+    check(current, &wider, &[], false);
+    check(
+        current,
+        &wider.replace("VALUES (new.id, new.x)", "VALUES (new.id, upper(new.x))"),
+        &[],
+        false,
+    );
+    check(
+        current,
+        &current.replace("SELECT id, x FROM t", "SELECT x, id FROM t"),
+        &[],
+        false,
+    );
+}
