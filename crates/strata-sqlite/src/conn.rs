@@ -216,22 +216,23 @@ impl Connection {
         // A scratch state holds schema files and migrations: a
         // double-quoted name that names nothing is an error there.
         conn.set_double_quoted_strings(false)?;
+        conn.conn
+            .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DQS_DDL, false)?;
         Ok(conn)
     }
 
-    /// Turns SQLite's double-quoted string literals on or off (in DML and
-    /// DDL), returning whether they were on. Off, `"x"` is only ever a
-    /// name: `SELECT "locale" FROM t` without such a column fails instead
-    /// of copying the string `'locale'` into every row (drizzle-kit writes
-    /// that when a rebuild adds a column; its migrator's driver has them
-    /// off).
+    /// Turns SQLite's double-quoted string literals on or off in
+    /// statements (DML), returning whether they were on. Off, `"x"` is
+    /// only ever a name: `SELECT "locale" FROM t` without such a column
+    /// fails instead of copying the string `'locale'` into every row
+    /// (drizzle-kit writes that when a rebuild adds a column; its
+    /// migrator's driver has them off). A database's own CHECKs and
+    /// indexes (DDL) keep reading as they always did.
     fn set_double_quoted_strings(&self, on: bool) -> Result<bool, SqliteError> {
         use rusqlite::config::DbConfig;
         let was = self.conn.db_config(DbConfig::SQLITE_DBCONFIG_DQS_DML)?;
         self.conn
             .set_db_config(DbConfig::SQLITE_DBCONFIG_DQS_DML, on)?;
-        self.conn
-            .set_db_config(DbConfig::SQLITE_DBCONFIG_DQS_DDL, on)?;
         Ok(was)
     }
 
@@ -568,6 +569,12 @@ mod tests {
             file.query_text("SELECT \"nope\" FROM users").unwrap()[0][0].as_deref(),
             Some("nope")
         );
+        // And a table whose CHECK says "y" for 'y' (legal in SQLite)
+        // still takes rows inside one.
+        file.execute("CREATE TABLE legacy (x text CHECK (x <> \"y\"))")
+            .unwrap();
+        file.run_transaction(&["INSERT INTO legacy VALUES ('a')"], &mut |_| Ok(()))
+            .unwrap();
         drop(file);
         let _ = std::fs::remove_dir_all(&dir);
     }
