@@ -93,6 +93,14 @@ pub fn load_schema(
             what: e.what,
         })?;
         for statement in statements {
+            // `sqlite3 app.db .schema` prints SQLite's own tables
+            // (`CREATE TABLE sqlite_sequence(name,seq)`), which SQLite
+            // makes itself and refuses to create.
+            if crate::parse::created(&statement.text, "TABLE")
+                .is_some_and(|name| name.to_ascii_lowercase().starts_with("sqlite_"))
+            {
+                continue;
+            }
             pending.push((file.path, statement, String::new()));
         }
     }
@@ -236,6 +244,25 @@ mod tests {
             error.to_string(),
             "b.sql:3: table t already exists\n  CREATE TABLE t (y int)"
         );
+    }
+
+    #[test]
+    fn what_sqlite3_schema_prints_loads() {
+        let mut conn = Connection::memory().unwrap();
+        load_schema(
+            &mut conn,
+            &[SourceFile {
+                path: "dump.sql",
+                text: "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT);\n\
+                       CREATE TABLE sqlite_sequence(name,seq);\n\
+                       CREATE VIRTUAL TABLE docs USING fts5(body)\n/* docs(body) */;\n\
+                       CREATE TABLE IF NOT EXISTS 'docs_data'(id INTEGER PRIMARY KEY, block BLOB);\n\
+                       CREATE TABLE sqlite_stat1(tbl,idx,stat);",
+            }],
+        )
+        .unwrap();
+        let catalog = conn.introspect().unwrap();
+        assert_eq!(catalog.tables.len(), 1, "{:?}", catalog.tables.keys());
     }
 
     #[test]
