@@ -310,7 +310,7 @@ pub(crate) fn status_command(
 ) -> Result<ExitCode, strata::Error> {
     let folder = folder(settings)?;
     let report = if settings.dialect == strata::config::Dialect::Sqlite {
-        let mut conn = crate::sqlite::connect(settings)?;
+        let mut conn = crate::sqlite::connect_to_read(settings)?;
         strata::sqlite::status(&mut conn, &folder, &settings.tracking.table, !args.no_drift)?
     } else {
         let mut conn = Connection::connect(&settings.database)?;

@@ -67,6 +67,16 @@ pub(crate) fn connect(settings: &Settings) -> Result<Connection, strata::Error> 
     Ok(Connection::open(target)?)
 }
 
+/// The SQLite database of the settings for a command that only reads it:
+/// a missing file is not created (it reads as an empty database).
+pub(crate) fn connect_to_read(settings: &Settings) -> Result<Connection, strata::Error> {
+    let target = settings
+        .sqlite
+        .as_ref()
+        .expect("the SQLite dialect comes with its database");
+    Ok(Connection::open_or_empty(target)?)
+}
+
 fn folder(settings: &Settings) -> Result<Folder, strata::Error> {
     Ok(Folder::read(&settings.migrations_dir, &settings.root)?)
 }
@@ -95,7 +105,11 @@ fn push(
     };
     // Check the schema files before touching the database.
     let files = read_schema_files(settings)?;
-    let mut conn = connect(settings)?;
+    let mut conn = if args.dry_run {
+        connect_to_read(settings)?
+    } else {
+        connect(settings)?
+    };
     let mut terminal = TerminalRenames;
     let mut none = NoRenames;
     let resolver: &mut dyn RenameResolver = if out.interactive {
@@ -330,7 +344,11 @@ fn migrate(
         accept_edited: args.accept_edited,
         ..MigrateOptions::default()
     };
-    let mut conn = connect(settings)?;
+    let mut conn = if args.dry_run {
+        connect_to_read(settings)?
+    } else {
+        connect(settings)?
+    };
     let table = &settings.tracking.table;
     if args.dry_run {
         let report = strata::sqlite::status(&mut conn, &folder, table, false)?;
@@ -461,7 +479,7 @@ fn drop(
     out: &mut Output,
 ) -> Result<ExitCode, strata::Error> {
     let folder = folder(settings)?;
-    let mut conn = connect(settings)?;
+    let mut conn = connect_to_read(settings)?;
     let dropped = strata::sqlite::drop_last(&mut conn, &folder, &settings.tracking.table, tag)?;
     if global.json {
         out.out(&json!({"dropped": dropped.tag}).to_string());

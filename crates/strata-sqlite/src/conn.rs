@@ -207,6 +207,24 @@ impl Connection {
         Ok(self.conn.busy_timeout(timeout)?)
     }
 
+    /// [`Connection::open`], except that a database file that does not
+    /// exist is not created: an empty in-memory database stands for it
+    /// (still named after the file), for what only reads (`status`, a
+    /// dry run).
+    ///
+    /// # Errors
+    /// The file cannot be opened.
+    pub fn open_or_empty(target: &Target) -> Result<Connection, SqliteError> {
+        match target {
+            Target::File(path) if !path.exists() => {
+                let mut conn = Connection::memory()?;
+                conn.target = target.clone();
+                Ok(conn)
+            }
+            _ => Connection::open(target),
+        }
+    }
+
     /// A new private in-memory database (a scratch state).
     ///
     /// # Errors

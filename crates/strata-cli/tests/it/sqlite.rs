@@ -424,3 +424,29 @@ fn migrate_backup_copies_the_database_before_applying() {
         "1"
     );
 }
+
+#[test]
+fn commands_that_only_read_do_not_create_the_database_file() {
+    let project = project(V1);
+    project
+        .strata(&["generate", "--name", "init"])
+        .expect_code(0);
+    let status = project.strata(&["status"]);
+    status.expect_code(0);
+    assert!(
+        status.stdout().contains("0 applied, 1 pending"),
+        "{}",
+        status.stdout()
+    );
+    let dry = project.strata(&["push", "--dry-run"]);
+    dry.expect_code(0);
+    assert!(
+        dry.stdout().contains("CREATE TABLE \"users\""),
+        "{}",
+        dry.stdout()
+    );
+    project.strata(&["migrate", "--dry-run"]).expect_code(0);
+    assert!(!project.dir.join("data/app.db").exists());
+    project.strata(&["migrate"]).expect_code(0);
+    assert!(project.dir.join("data/app.db").exists());
+}
