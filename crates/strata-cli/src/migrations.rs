@@ -345,6 +345,14 @@ pub(crate) fn status_command(
                 out.paint("!", Paint::Yellow),
                 out.paint("pending, older than the newest applied one", Paint::Yellow),
             )
+        } else if migration.contract {
+            (
+                out.paint("·", Paint::Yellow),
+                out.paint(
+                    "pending, a contract step: `strata migrate --contract` applies it",
+                    Paint::Yellow,
+                ),
+            )
         } else {
             (
                 out.paint("·", Paint::Yellow),

@@ -330,6 +330,14 @@ fn generate_online_writes_expand_and_contract_steps_that_migrate_applies_in_turn
         "0",
         "the backfill copied every row"
     );
+    let status = project
+        .strata(&["--database-url", &url, "status", "--no-drift"])
+        .expect_code(0)
+        .stdout();
+    assert!(
+        status.contains("0004_rename_name_contract  pending, a contract step"),
+        "{status}"
+    );
     // Running migrate again holds at the same place.
     let again = project
         .strata(&["--database-url", &url, "migrate", "--json"])
