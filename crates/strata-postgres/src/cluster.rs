@@ -213,6 +213,8 @@ fn effective_uid() -> Option<u32> {
 pub struct ClusterOptions {
     /// Also listen on 127.0.0.1 (on a free port), not only on a unix socket.
     pub tcp: bool,
+    /// More server settings (`ssl=on`), each as `name=value`.
+    pub settings: Vec<String>,
 }
 
 /// A running throwaway cluster. Dropping it stops the server and deletes
@@ -307,6 +309,12 @@ impl TempCluster {
                 "-c",
                 "logging_collector=off",
             ])
+            .args(
+                options
+                    .settings
+                    .iter()
+                    .flat_map(|setting| ["-c", setting.as_str()]),
+            )
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().map_err(io("could not open", &log))?)
             .stderr(log_file)

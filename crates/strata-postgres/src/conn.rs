@@ -29,15 +29,42 @@ pub struct ConnInfo {
     pub options: Option<String>,
 }
 
-/// The TLS modes strata understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The TLS modes strata understands (libpq's `sslmode`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SslMode {
     /// Never TLS.
     Disable,
-    /// TLS when the server offers it and this build supports it.
+    /// TLS when the server offers it (`allow` and `prefer`), the
+    /// certificate not checked.
     Prefer,
-    /// Always TLS.
+    /// Always TLS, the certificate not checked.
     Require,
+    /// Always TLS, the certificate signed by a trusted authority (the
+    /// file, PEM, else the Mozilla roots built in).
+    VerifyCa(Option<String>),
+    /// As `VerifyCa`, and the certificate names the host.
+    VerifyFull(Option<String>),
+}
+
+impl SslMode {
+    /// libpq's name of the mode.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa(_) => "verify-ca",
+            SslMode::VerifyFull(_) => "verify-full",
+        }
+    }
+
+    /// The `sslrootcert` file, if any.
+    pub fn root_cert(&self) -> Option<&str> {
+        match self {
+            SslMode::VerifyCa(file) | SslMode::VerifyFull(file) => file.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// A connection URL that cannot be used, with the reason. The URL in the
@@ -91,6 +118,7 @@ impl ConnInfo {
             .or_else(|| url.strip_prefix("postgresql://"))
             .ok_or_else(|| error("it must start with postgres:// or postgresql://".to_owned()))?;
         let mut info = ConnInfo::defaults();
+        let mut root_cert: Option<String> = None;
         info.dbname = String::new();
         info.user = String::new();
         let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -149,11 +177,25 @@ impl ConnInfo {
                 "password" => info.password = Some(value),
                 "dbname" => info.dbname = value,
                 "sslmode" => {
+                    let root = root_cert.clone();
                     info.ssl_mode = match value.as_str() {
                         "disable" => SslMode::Disable,
                         "allow" | "prefer" => SslMode::Prefer,
-                        "require" | "verify-ca" | "verify-full" => SslMode::Require,
-                        other => return Err(error(format!("unknown sslmode `{other}`"))),
+                        "require" => SslMode::Require,
+                        "verify-ca" => SslMode::VerifyCa(root),
+                        "verify-full" => SslMode::VerifyFull(root),
+                        other => {
+                            return Err(error(format!(
+                                "unknown sslmode `{other}` (known: disable, allow, prefer, require, verify-ca, verify-full)"
+                            )));
+                        }
+                    }
+                }
+                "sslrootcert" => {
+                    root_cert = Some(value.clone());
+                    match &mut info.ssl_mode {
+                        SslMode::VerifyCa(file) | SslMode::VerifyFull(file) => *file = Some(value),
+                        _ => {}
                     }
                 }
                 "application_name" => info.application_name = Some(value),
@@ -167,7 +209,7 @@ impl ConnInfo {
                 "options" => info.options = Some(value),
                 other => {
                     return Err(error(format!(
-                        "unknown parameter `{other}` (known: host, port, user, password, dbname, sslmode, application_name, connect_timeout, options)"
+                        "unknown parameter `{other}` (known: host, port, user, password, dbname, sslmode, sslrootcert, application_name, connect_timeout, options)"
                     )));
                 }
             }
@@ -189,10 +231,11 @@ impl ConnInfo {
             format!("{}@", encode(&self.user))
         };
         let mut params = Vec::new();
-        match self.ssl_mode {
-            SslMode::Disable => params.push("sslmode=disable".to_owned()),
-            SslMode::Require => params.push("sslmode=require".to_owned()),
-            SslMode::Prefer => {}
+        if self.ssl_mode != SslMode::Prefer {
+            params.push(format!("sslmode={}", self.ssl_mode.as_str()));
+        }
+        if let Some(file) = self.ssl_mode.root_cert() {
+            params.push(format!("sslrootcert={}", encode(file)));
         }
         if let Some(name) = &self.application_name {
             params.push(format!("application_name={}", encode(name)));
@@ -296,8 +339,10 @@ impl ConnInfo {
             .connect_timeout(Duration::from_secs(self.connect_timeout.unwrap_or(10)))
             .ssl_mode(match self.ssl_mode {
                 SslMode::Disable => postgres::config::SslMode::Disable,
+                // A unix socket is local: no TLS over it.
+                SslMode::Prefer if self.is_socket() => postgres::config::SslMode::Disable,
                 SslMode::Prefer => postgres::config::SslMode::Prefer,
-                SslMode::Require => postgres::config::SslMode::Require,
+                _ => postgres::config::SslMode::Require,
             });
         if let Some(password) = &self.password {
             config.password(password);

@@ -139,6 +139,15 @@ pub enum PgError {
         help("this is a bug in strata: please report it with the server version")
     )]
     Catalog(String),
+    /// The TLS settings cannot be used (an unreadable `sslrootcert`).
+    #[error("TLS: {0}")]
+    #[diagnostic(
+        code(strata::postgres::tls),
+        help(
+            "sslrootcert names a PEM file of the certificate authority that signed the server's certificate"
+        )
+    )]
+    Tls(String),
 }
 
 impl PgError {
@@ -191,8 +200,11 @@ impl PgError {
             _ if reason.contains("password missing") => Some(
                 "the server asks for a password: set it in DATABASE_URL or POSTGRES_PASSWORD".to_owned(),
             ),
-            _ if reason.contains("TLS") || reason.contains("tls") => Some(
-                "this build of strata has no TLS support: connect with sslmode=disable on a trusted network, or through a local TLS tunnel".to_owned(),
+            _ if reason.contains("certificate") || reason.contains("Certificate") => Some(
+                "the server's certificate did not pass the sslmode check: with sslmode=verify-ca or verify-full, set sslrootcert=PATH to the authority that signed it (the built-in roots are the public ones); sslmode=require encrypts without checking".to_owned(),
+            ),
+            _ if reason.contains("TLS") || reason.contains("tls") || reason.contains("SSL") => Some(
+                "the server does not accept TLS here: check that it has ssl = on, or use sslmode=prefer or disable on a trusted network".to_owned(),
             ),
             _ => None,
         };

@@ -25,6 +25,7 @@ pub mod introspect;
 mod load;
 mod params;
 mod rows;
+mod tls;
 
 use strata_model::Catalog;
 
@@ -65,9 +66,15 @@ impl Connection {
         let mut config = info.config();
         // Notices (e.g. "table does not exist, skipping") are not errors.
         config.notice_callback(|_| {});
-        let client = config
-            .connect(postgres::NoTls)
-            .map_err(|e| PgError::from_connect(&e, info))?;
+        let client = if info.ssl_mode == SslMode::Disable
+            || (info.ssl_mode == SslMode::Prefer && info.is_socket())
+        {
+            config.connect(postgres::NoTls)
+        } else {
+            let connector = tls::connector(&info.ssl_mode).map_err(PgError::Tls)?;
+            config.connect(connector)
+        }
+        .map_err(|e| PgError::from_connect(&e, info))?;
         Ok(Connection {
             client,
             info: info.clone(),

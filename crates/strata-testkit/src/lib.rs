@@ -43,7 +43,11 @@ fn server() -> &'static Server {
                 ConnInfo::parse_url(&url).unwrap_or_else(|e| panic!("TEST_DATABASE_URL: {e}")),
             ),
             _ => Server::Cluster(
-                TempCluster::start(&ClusterOptions { tcp: true }).unwrap_or_else(|e| {
+                TempCluster::start(&ClusterOptions {
+                    tcp: true,
+                    ..ClusterOptions::default()
+                })
+                .unwrap_or_else(|e| {
                     panic!("could not start a PostgreSQL cluster for the tests: {e}")
                 }),
             ),
@@ -167,8 +171,11 @@ pub fn server_info() -> ConnInfo {
 /// # Panics
 /// When the cluster cannot be started or configured.
 pub fn password_cluster(password: &str) -> (TempCluster, ConnInfo) {
-    let cluster =
-        TempCluster::start(&ClusterOptions { tcp: true }).expect("start a password cluster");
+    let cluster = TempCluster::start(&ClusterOptions {
+        tcp: true,
+        ..ClusterOptions::default()
+    })
+    .expect("start a password cluster");
     let mut local =
         Connection::connect(&cluster.conn_info("postgres")).expect("connect over the socket");
     local

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use strata_postgres::{Binaries, ConnInfo, SslMode};
+use strata_postgres::{Binaries, ConnInfo};
 
 use crate::{Error, Settings};
 
@@ -164,14 +164,10 @@ fn connect(command: &mut Command, info: &ConnInfo) {
         .arg("--no-password")
         .env_remove("PGPASSWORD")
         .env("PGAPPNAME", "strata")
-        .env(
-            "PGSSLMODE",
-            match info.ssl_mode {
-                SslMode::Disable => "disable",
-                SslMode::Prefer => "prefer",
-                SslMode::Require => "require",
-            },
-        );
+        .env("PGSSLMODE", info.ssl_mode.as_str());
+    if let Some(file) = info.ssl_mode.root_cert() {
+        command.env("PGSSLROOTCERT", file);
+    }
     if let Some(password) = &info.password {
         command.env("PGPASSWORD", password);
     }

@@ -2,3 +2,4 @@
 
 mod introspect;
 mod load;
+mod tls;
