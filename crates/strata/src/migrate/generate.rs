@@ -438,7 +438,7 @@ fn quoted_part(name: &str) -> String {
 
 /// A name that says what the migration does (`create_users`,
 /// `alter_sessions`, `drop_tokens`), else `migration`.
-fn derived_name(plan: &Plan) -> String {
+pub(crate) fn derived_name(plan: &Plan) -> String {
     let words: Vec<String> = plan
         .changes
         .iter()
@@ -486,13 +486,15 @@ pub(crate) fn sanitize(name: &str) -> String {
     out
 }
 
-fn now_millis() -> i64 {
+pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn script(statements: &[&Statement], header: Option<&str>, mark_loss: bool) -> String {
+/// Statements as a migration file: hazards as comments above each (data
+/// loss marked in rollback scripts), joined by drizzle's breakpoints.
+pub(crate) fn script(statements: &[&Statement], header: Option<&str>, mark_loss: bool) -> String {
     let mut parts = Vec::new();
     for statement in statements {
         let mut text = String::new();
@@ -522,7 +524,7 @@ fn script(statements: &[&Statement], header: Option<&str>, mark_loss: bool) -> S
     out
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> MigrateError {
+pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> MigrateError {
     let path = path.to_owned();
     move |source| MigrateError::Io {
         action,

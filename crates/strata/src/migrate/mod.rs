@@ -7,9 +7,9 @@
 
 mod embedded;
 pub mod folder;
-mod generate;
+pub(crate) mod generate;
 mod replay;
-mod runner;
+pub(crate) mod runner;
 pub mod snapshot;
 mod status;
 pub mod tracking;

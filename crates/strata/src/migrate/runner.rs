@@ -478,35 +478,7 @@ pub fn rollback(
     let conn = &mut *lock.conn;
     let (rows, _) = tracking::read(conn, tracking)?;
     let state = Reconciled::new(&folder.migrations, &rows);
-    let mut recorded: Vec<(usize, AppliedRow)> =
-        state.applied.iter().chain(&state.edited).cloned().collect();
-    recorded.sort_by_key(|(i, _)| *i);
-    let undo: Vec<(usize, AppliedRow)> = match target {
-        RollbackTarget::Steps(n) => recorded.iter().rev().take(n).cloned().collect(),
-        RollbackTarget::To(tag) => {
-            let index = folder
-                .migrations
-                .iter()
-                .position(|m| m.tag == tag)
-                .ok_or(MigrateError::UnknownTag { tag })?;
-            recorded
-                .iter()
-                .rev()
-                .filter(|(i, _)| *i > index)
-                .cloned()
-                .collect()
-        }
-    };
-    if let Some((i, _)) = undo
-        .iter()
-        .find(|(i, _)| folder.migrations[*i].rollback.is_none())
-    {
-        let migration = &folder.migrations[*i];
-        return Err(MigrateError::NoRollback {
-            tag: migration.tag.clone(),
-            path: migration.rollback_path.clone(),
-        });
-    }
+    let undo = to_undo(folder, &state, target)?;
     let mut done = Vec::new();
     for (i, row) in undo {
         let migration = &folder.migrations[i];
@@ -559,4 +531,46 @@ pub enum RollbackTarget {
     Steps(usize),
     /// Everything applied after this migration.
     To(String),
+}
+
+/// The recorded migrations a rollback undoes, newest first; each must have
+/// a rollback script.
+///
+/// # Errors
+/// `--to` naming no migration, or one to undo without a rollback script.
+pub(crate) fn to_undo(
+    folder: &Folder,
+    state: &Reconciled,
+    target: RollbackTarget,
+) -> Result<Vec<(usize, AppliedRow)>, MigrateError> {
+    let mut recorded: Vec<(usize, AppliedRow)> =
+        state.applied.iter().chain(&state.edited).cloned().collect();
+    recorded.sort_by_key(|(i, _)| *i);
+    let undo: Vec<(usize, AppliedRow)> = match target {
+        RollbackTarget::Steps(n) => recorded.iter().rev().take(n).cloned().collect(),
+        RollbackTarget::To(tag) => {
+            let index = folder
+                .migrations
+                .iter()
+                .position(|m| m.tag == tag)
+                .ok_or(MigrateError::UnknownTag { tag })?;
+            recorded
+                .iter()
+                .rev()
+                .filter(|(i, _)| *i > index)
+                .cloned()
+                .collect()
+        }
+    };
+    if let Some((i, _)) = undo
+        .iter()
+        .find(|(i, _)| folder.migrations[*i].rollback.is_none())
+    {
+        let migration = &folder.migrations[*i];
+        return Err(MigrateError::NoRollback {
+            tag: migration.tag.clone(),
+            path: migration.rollback_path.clone(),
+        });
+    }
+    Ok(undo)
 }

@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use strata_diff::{Change, NoRenames, Plan, RenameRequest, RenameResolver};
 use strata_model::Catalog;
@@ -23,11 +23,12 @@ use strata_sqlite::{Connection, SqliteError, quote};
 
 use super::{align_names, desired_state, rename_annotations, render_between, scope};
 use crate::config::Settings;
+use crate::migrate::generate::{derived_name, io, now_millis, script};
 use crate::migrate::snapshot::{previous_id, uuid_v4};
 use crate::migrate::{
-    Applied, AppliedRow, BREAKPOINT, Folder, GenerateOptions, Journal, JournalEntry, Layout,
-    MigrateError, MigrateOptions, MigrateReport, Migration, Reconciled, RollbackTarget, Status,
-    StatusEntry, TxMode,
+    Applied, AppliedRow, Folder, GenerateOptions, Journal, JournalEntry, Layout, MigrateError,
+    MigrateOptions, MigrateReport, Migration, Reconciled, RollbackTarget, Status, StatusEntry,
+    TxMode,
 };
 use crate::{Error, Event, Observer};
 
@@ -506,36 +507,7 @@ pub fn rollback(
 ) -> Result<Vec<String>, Error> {
     let rows = read_tracking(conn, table)?;
     let state = Reconciled::new(&folder.migrations, &rows);
-    let mut recorded: Vec<(usize, AppliedRow)> =
-        state.applied.iter().chain(&state.edited).cloned().collect();
-    recorded.sort_by_key(|(i, _)| *i);
-    let undo: Vec<(usize, AppliedRow)> = match target {
-        RollbackTarget::Steps(n) => recorded.iter().rev().take(n).cloned().collect(),
-        RollbackTarget::To(tag) => {
-            let index = folder
-                .migrations
-                .iter()
-                .position(|m| m.tag == tag)
-                .ok_or(MigrateError::UnknownTag { tag })?;
-            recorded
-                .iter()
-                .rev()
-                .filter(|(i, _)| *i > index)
-                .cloned()
-                .collect()
-        }
-    };
-    if let Some((i, _)) = undo
-        .iter()
-        .find(|(i, _)| folder.migrations[*i].rollback.is_none())
-    {
-        let migration = &folder.migrations[*i];
-        return Err(MigrateError::NoRollback {
-            tag: migration.tag.clone(),
-            path: migration.rollback_path.clone(),
-        }
-        .into());
-    }
+    let undo = crate::migrate::runner::to_undo(folder, &state, target)?;
     let mut done = Vec::new();
     for (i, row) in undo {
         let migration = &folder.migrations[i];
@@ -737,53 +709,6 @@ fn reverse_renames(plan: &Plan) -> Vec<RenameRequest> {
         .collect()
 }
 
-/// A name that says what the migration does (`create_users`).
-fn derived_name(plan: &Plan) -> String {
-    let mut words: Vec<String> = Vec::new();
-    for change in &plan.changes {
-        let word = match change {
-            Change::CreateTable { table } => format!("create_{}", table.name.name),
-            Change::DropTable { name, .. } => format!("drop_{}", name.name),
-            Change::RenameTable { to, .. } => format!("rename_to_{to}"),
-            Change::CreateView { view } => format!("create_{}", view.name.name),
-            _ => match change.table() {
-                Some(t) => format!("alter_{}", t.name),
-                None => continue,
-            },
-        };
-        if !words.contains(&word) {
-            words.push(word);
-        }
-    }
-    let name: String = words
-        .into_iter()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join("_")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let name: String = name
-        .split('_')
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join("_")
-        .chars()
-        .take(48)
-        .collect();
-    if name.is_empty() {
-        "migration".to_owned()
-    } else {
-        name
-    }
-}
-
 /// Plans the next SQLite migration: the folder replayed into an in-memory
 /// database, compared with the schema files loaded into another.
 ///
@@ -852,41 +777,6 @@ pub fn generate(
     })
 }
 
-fn script(statements: &[Statement], mark_loss: bool) -> String {
-    let parts: Vec<String> = statements
-        .iter()
-        .map(|statement| {
-            let mut text = String::new();
-            for hazard in &statement.hazards {
-                let label = if mark_loss && hazard.is_data_loss() {
-                    "DATA LOSS"
-                } else {
-                    hazard.severity.as_str()
-                };
-                let _ = writeln!(
-                    text,
-                    "-- {label}[{}]: {}",
-                    hazard.id.as_str(),
-                    hazard.message
-                );
-            }
-            text.push_str(&statement.sql);
-            text.push(';');
-            text
-        })
-        .collect();
-    parts.join(&format!("\n{BREAKPOINT}\n"))
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> MigrateError {
-    let path = path.to_owned();
-    move |source| MigrateError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
 /// Writes a generated SQLite migration: its SQL, rollback script, journal
 /// entry (drizzle-kit's SQLite journal: `dialect` `sqlite`, entries of
 /// version 6) and snapshot. Returns the migration written.
@@ -902,10 +792,7 @@ pub fn write_generated(folder: &Folder, generated: &Generated) -> Result<Vec<Pat
         dialect: "sqlite".to_owned(),
         entries: Vec::new(),
     });
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let when = now.max(journal.entries.last().map_or(0, |e| e.when) + 1);
+    let when = now_millis().max(journal.entries.last().map_or(0, |e| e.when) + 1);
     let (sql, rollback) = if generated.custom {
         (
             "-- Custom SQL migration file, put your code below! --".to_owned(),
@@ -913,8 +800,12 @@ pub fn write_generated(folder: &Folder, generated: &Generated) -> Result<Vec<Pat
         )
     } else {
         (
-            script(&generated.statements, false),
-            script(&generated.rollback, true),
+            script(
+                &generated.statements.iter().collect::<Vec<_>>(),
+                None,
+                false,
+            ),
+            script(&generated.rollback.iter().collect::<Vec<_>>(), None, true),
         )
     };
     let idx = folder.next_idx();
